@@ -1,0 +1,116 @@
+"""The panel contract and its validation.
+
+A *panel* is a long DataFrame with one row per (project, month):
+
+- ``unique_id`` (str): the project, ``owner/name``;
+- ``ds`` (datetime64): the month start;
+- ``y`` (float): the target (commits for oss-activity, activity for opendigger);
+- any further numeric column: a historical covariate (seen only up to the forecast origin).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+ID, DS, Y = "unique_id", "ds", "y"
+REQUIRED_COLUMNS = (ID, DS, Y)
+
+
+class PanelError(ValueError):
+    """A panel does not follow the contract; the message says what and how to fix it."""
+
+
+def _fail(msg: str) -> None:
+    raise PanelError(msg)
+
+
+def covariate_columns(panel: pd.DataFrame) -> list[str]:
+    """Names of the covariate columns (everything except unique_id, ds, y)."""
+    return [c for c in panel.columns if c not in REQUIRED_COLUMNS]
+
+
+def validate_panel(panel: pd.DataFrame, *, allow_negative: bool = False) -> pd.DataFrame:
+    """Check a panel and return it with ``ds`` as month-start timestamps, sorted by (unique_id, ds).
+
+    Raises :class:`PanelError` naming the column / row and what to do for: a non-DataFrame,
+    an empty frame, missing columns, unparsable or non-month-start dates, duplicate months,
+    gaps, non-numeric / NaN / infinite / negative values.
+    """
+    if not isinstance(panel, pd.DataFrame):
+        _fail(f"expected a pandas DataFrame with columns {list(REQUIRED_COLUMNS)}, got {type(panel).__name__}")
+    if panel.empty:
+        _fail("the panel is empty: give at least one row per month of history "
+              f"with columns {list(REQUIRED_COLUMNS)}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in panel.columns]
+    if missing:
+        _fail(f"missing column(s) {missing}; a panel needs {list(REQUIRED_COLUMNS)} "
+              f"(got {list(panel.columns)}). Rename your date column to 'ds' and the target to 'y'.")
+    df = panel.copy()
+    df[ID] = df[ID].astype(str)
+    try:
+        ds = pd.to_datetime(df[DS], errors="raise")
+    except (ValueError, TypeError) as exc:
+        bad = _first_unparsable(df[DS])
+        _fail(f"column 'ds' has a value that is not a date: {bad!r} ({exc}). Use month starts like '2024-01-01'.")
+    if ds.isna().any():
+        row = int(np.flatnonzero(ds.isna().to_numpy())[0])
+        _fail(f"column 'ds' is missing (NaT) at row {row}; every row needs its month")
+    if getattr(ds.dt, "tz", None) is not None:
+        ds = ds.dt.tz_convert("UTC").dt.tz_localize(None)
+    not_month_start = ~ds.dt.is_month_start | (ds.dt.normalize() != ds)
+    if not_month_start.any():
+        row = int(np.flatnonzero(not_month_start.to_numpy())[0])
+        _fail(f"column 'ds' must hold month starts (monthly data); row {row} has {ds.iloc[row]}. "
+              "Aggregate to months first, e.g. df['ds'] = df['ds'].dt.to_period('M').dt.to_timestamp().")
+    df[DS] = ds
+    for col in [Y, *covariate_columns(df)]:
+        _check_numeric(df, col, allow_negative=allow_negative)
+    dup = df.duplicated([ID, DS], keep=False)
+    if dup.any():
+        row = df[dup].iloc[0]
+        _fail(f"duplicate month {row[DS]:%Y-%m} for project {row[ID]!r} ({int(dup.sum())} duplicated rows); "
+              "keep one row per project and month (sum or drop duplicates)")
+    df = df.sort_values([ID, DS], kind="stable").reset_index(drop=True)
+    _check_no_gaps(df)
+    return df
+
+
+def _first_unparsable(col: pd.Series) -> object:
+    for value in col:
+        try:
+            pd.to_datetime(value)
+        except (ValueError, TypeError):
+            return value
+    return col.iloc[0]
+
+
+def _check_numeric(df: pd.DataFrame, col: str, *, allow_negative: bool) -> None:
+    values = pd.to_numeric(df[col], errors="coerce")
+    bad = values.isna() & df[col].notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        _fail(f"column {col!r} must be numeric; row {row} has {df[col].iloc[row]!r}")
+    arr = values.to_numpy(dtype=float)
+    if np.isnan(arr).any():
+        row = int(np.flatnonzero(np.isnan(arr))[0])
+        _fail(f"column {col!r} has NaN at row {row} (project {df[ID].iloc[row]!r}); "
+              "fill months without activity with 0")
+    if np.isinf(arr).any():
+        row = int(np.flatnonzero(np.isinf(arr))[0])
+        _fail(f"column {col!r} has an infinite value at row {row}")
+    if not allow_negative and (arr < 0).any():
+        row = int(np.flatnonzero(arr < 0)[0])
+        _fail(f"column {col!r} has a negative value {arr[row]} at row {row} (project {df[ID].iloc[row]!r}); "
+              "activity counts cannot be negative")
+    df[col] = arr
+
+
+def _check_no_gaps(df: pd.DataFrame) -> None:
+    periods = df[DS].dt.to_period("M").astype("int64")
+    step = periods.groupby(df[ID]).diff().dropna()
+    gaps = step[step != 1]
+    if len(gaps):
+        row = gaps.index[0]
+        _fail(f"project {df[ID].iloc[row]!r} has a gap before {df[DS].iloc[row]:%Y-%m}: "
+              "months must be consecutive; add the missing months with y=0")

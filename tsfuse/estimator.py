@@ -1,0 +1,297 @@
+"""The user-facing :class:`Forecaster`: pretrain, fine-tune, predict, embed, save, load."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import logging
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from tsfuse import __version__
+from tsfuse.config import ModelConfig, TrainConfig, get_preset
+from tsfuse.data.schema import DS, ID, covariate_columns, validate_panel
+from tsfuse.data.tasks import N_LEVELS, TREND_CLASSES, TaskSpec
+from tsfuse.data.windows import WindowSet, make_windows
+from tsfuse.features import build_inputs
+from tsfuse.module import TsfuseModule, balanced_class_weights
+from tsfuse.persistence import load_model, save_model
+from tsfuse.training import ProgressiveUnfreezing, make_loader, run_training
+
+log = logging.getLogger(__name__)
+HISTORY_FILE, TEXTS_FILE = "history.csv", "texts.json"
+
+
+def split_by_time(windows: WindowSet, val_months: int, horizon: int) -> tuple[WindowSet, WindowSet]:
+    """Hold out the latest ``val_months`` origins; training keeps windows whose target ends before them."""
+    months = windows.origin.astype("datetime64[M]").astype(np.int64)
+    if len(months) == 0 or val_months <= 0:
+        return windows, windows.subset(np.zeros(len(windows), bool))
+    val_start = months.max() - val_months + 1
+    return windows.subset(months + horizon <= val_start), windows.subset(months >= val_start)
+
+
+class Forecaster:
+    """A trained two-tower model for one task (corpus rules), with the frozen text encoder by name."""
+
+    def __init__(self, model_config: ModelConfig, task: TaskSpec, train_config: TrainConfig | None = None,
+                 *, state: dict[str, torch.Tensor] | None = None, history: pd.DataFrame | None = None,
+                 texts: dict[str, str] | None = None, info: dict[str, Any] | None = None,
+                 text_encoder=None) -> None:
+        self.model_config = model_config
+        self.task = task
+        self.train_config = train_config or TrainConfig()
+        self.module = TsfuseModule(model_config, self.train_config)
+        if state is not None:
+            self.module.load_state_dict(state)
+        self.history = history
+        self.texts = dict(texts or {})
+        self.info = dict(info or {})
+        self._encoder = text_encoder
+
+    # ----------------------------------------------------------------- text
+    @property
+    def text_encoder(self):
+        """The frozen README encoder (loaded on first use; None for a model without text tower)."""
+        if self._encoder is None and self.model_config.text_model:
+            from tsfuse.text import TextEncoder
+
+            self._encoder = TextEncoder(self.model_config.text_model)
+            if self._encoder.dim != self.model_config.text_dim:
+                raise RuntimeError(
+                    f"text encoder {self._encoder.name!r} gives {self._encoder.dim}-dim vectors but this model "
+                    f"was trained with {self.model_config.text_model!r} ({self.model_config.text_dim}-dim); "
+                    "install that encoder or retrain")
+        return self._encoder
+
+    def _text_arrays(self, unique_ids: np.ndarray, texts: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+        n, dim = len(unique_ids), self.model_config.text_dim
+        if not self.model_config.text_model or n == 0:
+            return np.zeros((n, dim), np.float32), np.zeros(n, np.float32)
+        projects = sorted(set(unique_ids))
+        emb = self.text_encoder.encode([texts.get(p, "") for p in projects])
+        row = {p: i for i, p in enumerate(projects)}
+        idx = np.array([row[u] for u in unique_ids])
+        return emb.vectors[idx], emb.present[idx].astype(np.float32)
+
+    def _inputs(self, windows: WindowSet, texts: dict[str, str]) -> dict[str, np.ndarray]:
+        vectors, present = self._text_arrays(windows.unique_id, texts)
+        return build_inputs(windows, self.model_config.covariates, vectors, present)
+
+    def _windows(self, panel: pd.DataFrame, origins=None, **kwargs) -> WindowSet:
+        return make_windows(panel, self.task, origins, context_length=self.model_config.context_length,
+                            covariates=[c for c in self.model_config.covariates if c in panel.columns],
+                            validate=False, **kwargs)
+
+    # ------------------------------------------------------------- training
+    @classmethod
+    def pretrain(cls, panel: pd.DataFrame, texts: dict[str, str] | None, task: TaskSpec, *,
+                 preset: str = "balanced", before: str | pd.Timestamp | None = None,
+                 model: dict[str, Any] | None = None, train: dict[str, Any] | None = None,
+                 text_encoder=None) -> "Forecaster":
+        """Train a global model on many projects, on windows whose whole target lies before ``before``."""
+        panel = validate_panel(panel)
+        chosen = get_preset(preset, **(model or {}))
+        train_cfg = replace(chosen.train, **(train or {}))
+        model_cfg = chosen.model
+        if "covariates" not in (model or {}):
+            model_cfg = replace(model_cfg, covariates=tuple(covariate_columns(panel)))
+        model_cfg = replace(model_cfg, horizon=task.horizon)
+        if model_cfg.text_model:
+            if text_encoder is None:
+                from tsfuse.text import TextEncoder
+
+                text_encoder = TextEncoder(model_cfg.text_model)
+            model_cfg = replace(model_cfg, text_model=text_encoder.name, text_dim=text_encoder.dim)
+        est = cls(model_cfg, task, train_cfg, texts=texts, text_encoder=text_encoder)
+        windows = est._windows(panel, before=before, stride=train_cfg.stride)
+        if len(windows) == 0:
+            raise ValueError(f"no training windows: each project needs at least {task.min_history + task.horizon} "
+                             f"months of history{' before ' + str(before) if before is not None else ''}")
+        train_w, val_w = split_by_time(windows, train_cfg.val_months, task.horizon)
+        train_arr, val_arr = est._inputs(train_w, est.texts), est._inputs(val_w, est.texts)
+        est._set_class_weights(train_arr)
+        history = run_training(est.module, train_arr, val_arr, train_cfg)
+        est.info = {"trained_on": {"projects": int(panel[ID].nunique()), "windows": len(windows),
+                                   "before": None if before is None else str(pd.Timestamp(before).date())},
+                    "training": history}
+        return est
+
+    def _set_class_weights(self, arrays: dict[str, np.ndarray]) -> None:
+        if self.train_config.class_weights == "balanced":
+            self.module.trend_weights.copy_(balanced_class_weights(arrays["trend"], len(TREND_CLASSES)))
+            self.module.level_weights.copy_(balanced_class_weights(arrays["level"], N_LEVELS))
+
+    def finetune(self, panel: pd.DataFrame, texts: dict[str, str] | None = None, *,
+                 freeze_epochs: int | None = None, max_epochs: int | None = None,
+                 lr: float | None = None) -> "Forecaster":
+        """A copy fine-tuned on ``panel`` (usually one project) with progressive unfreezing.
+
+        Heads, fusion and text projection train first; the temporal tower joins after
+        ``freeze_epochs`` at a lower learning rate. Early stopping watches the project's own
+        latest months. With too little history to fine-tune, the pretrained model is returned
+        as is and a warning says so.
+        """
+        panel = validate_panel(panel)
+        cfg = replace(self.train_config, lr=lr or self.train_config.finetune_lr)
+        tuned = Forecaster(self.model_config, self.task, cfg, state=self.module.state_dict(),
+                           history=panel, texts={**self.texts, **(texts or {})},
+                           info=copy.deepcopy(self.info), text_encoder=self._encoder)
+        windows = tuned._windows(panel)
+        train_w, val_w = split_by_time(windows, min(cfg.val_months, max(len(windows) // 4, 1)), self.task.horizon)
+        if len(train_w) == 0:
+            log.warning("fine-tuning skipped: %d month(s) of history give no training window (needs at least %d); "
+                        "the pretrained model is used as is", panel.groupby(ID).size().min(),
+                        self.task.min_history + self.task.horizon + 1)
+            tuned.info["finetune"] = {"skipped": True, "windows": 0}
+            return tuned
+        tuned.module.lr_multipliers = {"temporal": 0.3}
+        fz = cfg.freeze_epochs if freeze_epochs is None else freeze_epochs
+        history = run_training(tuned.module, tuned._inputs(train_w, tuned.texts), tuned._inputs(val_w, tuned.texts),
+                               cfg, max_epochs=max_epochs or cfg.finetune_max_epochs,
+                               extra_callbacks=[ProgressiveUnfreezing(fz)])
+        tuned.module.lr_multipliers = {}
+        for p in tuned.module.parameters():
+            p.requires_grad = True
+        tuned.info["finetune"] = {"windows": len(train_w), "val_windows": len(val_w), "freeze_epochs": fz, **history}
+        return tuned
+
+    # ------------------------------------------------------------ inference
+    @torch.inference_mode()
+    def _raw_outputs(self, windows: WindowSet, texts: dict[str, str]) -> dict[str, np.ndarray]:
+        self.module.eval()
+        arrays = self._inputs(windows, texts)
+        outs = [self.module.net(batch) for batch in make_loader(arrays, 1024, shuffle=False)]
+        joined = {k: torch.cat([o[k] for o in outs]).numpy() for k in outs[0]}
+        joined["log_scale"] = arrays["log_scale"]
+        return joined
+
+    def predict_windows(self, windows: WindowSet, texts: dict[str, str] | None = None) -> dict[str, np.ndarray]:
+        """Forecasts for prepared windows: ``quantiles`` [N, H, Q] (counts), ``trend_proba`` [N, 3],
+        ``level_proba`` [N, 5], ``embedding`` [N, fusion_size]."""
+        texts = {**self.texts, **(texts or {})}
+        if len(windows) == 0:
+            h, q = self.task.horizon, len(self.model_config.quantiles)
+            return {"quantiles": np.zeros((0, h, q)), "trend_proba": np.zeros((0, 3)), "level_proba": np.zeros((0, 5))}
+        raw = self._raw_outputs(windows, texts)
+        quantiles = np.clip(np.expm1(raw["quantiles"] + raw["log_scale"][:, None, None]), 0, None)
+        softmax = lambda x: torch.softmax(torch.from_numpy(x), -1).numpy()  # noqa: E731
+        return {"quantiles": quantiles, "trend_proba": softmax(raw["trend"]), "level_proba": softmax(raw["level"])}
+
+    def predict(self, panel: pd.DataFrame | None = None, texts: dict[str, str] | None = None,
+                origin: str | pd.Timestamp | None = None) -> pd.DataFrame:
+        """Forecast table: one row per project and future month with p10/p50/p90, trend and level
+        probabilities (they describe the first 3 months) and the most likely classes.
+
+        ``panel`` defaults to the history this forecaster was fitted on; ``origin`` defaults to the
+        month after each project's last month (a backtest origin uses only months before it).
+        """
+        panel = self._require_panel(panel)
+        frames = []
+        for part, windows in self._origin_windows(panel, origin):
+            frames.append(self._forecast_table(windows, self.predict_windows(windows, texts)))
+        return pd.concat(frames, ignore_index=True)
+
+    def _origin_windows(self, panel: pd.DataFrame, origin=None):
+        """(panel part, windows) per forecast origin: the given one, or each project's month after its end."""
+        if origin is None:
+            starts = panel.groupby(ID)[DS].max() + pd.offsets.MonthBegin(1)
+            groups = {o: list(ids.index) for o, ids in starts.groupby(starts)}
+        else:
+            groups = {pd.Timestamp(origin): list(panel[ID].unique())}
+        for o, ids in groups.items():
+            part = panel[panel[ID].isin(ids)]
+            windows = self._windows(part, [o], require_target=False)
+            self._check_history(part, windows, o)
+            yield part, windows
+
+    def _require_panel(self, panel: pd.DataFrame | None) -> pd.DataFrame:
+        if panel is None:
+            if self.history is None:
+                raise ValueError("pass a panel: this forecaster was not fitted on a project history")
+            return self.history
+        return validate_panel(panel)
+
+    def _check_history(self, panel: pd.DataFrame, windows: WindowSet, origin) -> None:
+        have = set(windows.unique_id)
+        short = [p for p in panel[ID].unique() if p not in have]
+        if short:
+            raise ValueError(f"project(s) {short[:5]} have fewer than {self.task.min_history} months of history "
+                             f"before {pd.Timestamp(origin):%Y-%m}; a forecast needs at least {self.task.min_history}")
+
+    def _forecast_table(self, windows: WindowSet, out: dict[str, np.ndarray]) -> pd.DataFrame:
+        n, h = out["quantiles"].shape[:2]
+        months = windows.origin.astype("datetime64[M]")[:, None] + np.arange(h)[None, :]
+        table = pd.DataFrame({ID: np.repeat(windows.unique_id, h), DS: months.ravel().astype("datetime64[ns]")})
+        for j, q in enumerate(self.model_config.quantiles):
+            table[f"p{int(round(q * 100))}"] = out["quantiles"][:, :, j].ravel()
+        for j, name in enumerate(TREND_CLASSES):
+            table[f"trend_{name}"] = np.repeat(out["trend_proba"][:, j], h)
+        for j in range(N_LEVELS):
+            table[f"level_{j}"] = np.repeat(out["level_proba"][:, j], h)
+        table["trend"] = np.repeat(np.array(TREND_CLASSES)[out["trend_proba"].argmax(1)], h)
+        table["level"] = np.repeat(out["level_proba"].argmax(1), h)
+        return table
+
+    @torch.inference_mode()
+    def embed(self, panel: pd.DataFrame | None = None, texts: dict[str, str] | None = None) -> pd.DataFrame:
+        """The fused project embedding at each project's forecast origin, one row per project."""
+        panel = self._require_panel(panel)
+        self.module.eval()
+        frames = []
+        for _, windows in self._origin_windows(panel):
+            arrays = self._inputs(windows, {**self.texts, **(texts or {})})
+            z = self.module.net.forward_features({k: torch.from_numpy(v) for k, v in arrays.items()}).numpy()
+            frames.append(pd.DataFrame(z, index=pd.Index(windows.unique_id.astype(str), name=ID)).add_prefix("e"))
+        return pd.concat(frames).sort_index()
+
+    # ------------------------------------------------------------- summary
+    def parameter_counts(self) -> dict[str, int]:
+        """Trainable and frozen parameter counts (the frozen text encoder included)."""
+        trainable = sum(p.numel() for p in self.module.net.parameters())
+        frozen = 0
+        if self.model_config.text_model and self._encoder is not None:
+            frozen = sum(p.numel() for p in self._encoder.parameters())
+        return {"trainable": trainable, "frozen_text_encoder": frozen, "total": trainable + frozen}
+
+    def summary(self) -> str:
+        """A short text: towers, sizes, frozen vs trainable parameters."""
+        c, counts = self.model_config, self.parameter_counts()
+        lines = [f"tsfuse Forecaster ({self.task.name}: target {self.task.target}, horizon {self.task.horizon})",
+                 f"  text tower (frozen): {c.text_model or 'none'} -> {c.text_dim}-dim, projected to {c.text_proj_size}",
+                 f"  temporal tower: {c.temporal}, hidden {c.hidden_size} x {c.num_layers} layers, "
+                 f"context {c.context_length} months, covariates: {', '.join(c.covariates) or 'none'}",
+                 f"  fusion MLP {c.fusion_size}; heads: value (quantiles {list(c.quantiles)}), trend (3), level (5)",
+                 f"  parameters: trainable {counts['trainable']:,} | frozen text encoder "
+                 f"{counts['frozen_text_encoder']:,}" + ("" if self._encoder or not c.text_model else " (not loaded yet)")]
+        return "\n".join(lines)
+
+    # --------------------------------------------------------- persistence
+    def save(self, directory: str | Path) -> Path:
+        """Save as safetensors + JSON (atomic; no pickle). The text encoder is stored by name only."""
+        extra = {TEXTS_FILE: json.dumps(self.texts, sort_keys=True).encode()}
+        if self.history is not None:
+            extra[HISTORY_FILE] = self.history.to_csv(index=False, date_format="%Y-%m-%d").encode()
+        config = {"tsfuse_version": __version__, "model": self.model_config.to_dict(),
+                  "train": self.train_config.to_dict(), "task": asdict(self.task), "info": self.info}
+        state = {k: v for k, v in self.module.state_dict().items()}
+        return save_model(directory, state, config, extra)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "Forecaster":
+        """Load a folder written by :meth:`save` (checksums verified, never unpickles)."""
+        state, config, extra = load_model(directory)
+        task = TaskSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in config["task"].items()})
+        history = None
+        if HISTORY_FILE in extra:
+            history = pd.read_csv(io.BytesIO(extra[HISTORY_FILE]), parse_dates=[DS])
+            history[ID] = history[ID].astype(str)
+        texts = json.loads(extra.get(TEXTS_FILE, b"{}"))
+        return cls(ModelConfig.from_dict(config["model"]), task, TrainConfig.from_dict(config["train"]),
+                   state=state, history=history, texts=texts, info=config.get("info", {}))
