@@ -109,6 +109,7 @@ class Forecaster:
 
                 text_encoder = TextEncoder(model_cfg.text_model)
             model_cfg = replace(model_cfg, text_model=text_encoder.name, text_dim=text_encoder.dim)
+        torch.manual_seed(train_cfg.seed)  # the initial weights follow the seed too
         est = cls(model_cfg, task, train_cfg, texts=texts, text_encoder=text_encoder)
         windows = est._windows(panel, before=before, stride=train_cfg.stride)
         if len(windows) == 0:

@@ -1,0 +1,116 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import tsfuse
+from tests.conftest import TINY_MODEL, TINY_TRAIN
+from tsfuse.estimator import Forecaster, split_by_time
+from tsfuse.data.windows import make_windows
+from tsfuse.persistence import ModelFileError
+
+
+@pytest.fixture(scope="module")
+def global_model(panel, task):
+    return Forecaster.pretrain(panel, {}, task, preset="light", model=TINY_MODEL, train=TINY_TRAIN)
+
+
+def _check_forecast(table: pd.DataFrame, n_projects: int) -> None:
+    assert len(table) == 6 * n_projects
+    q = table[["p10", "p50", "p90"]].to_numpy()
+    assert np.isfinite(q).all() and (q >= 0).all()
+    assert (table.p10 <= table.p50 + 1e-9).all() and (table.p50 <= table.p90 + 1e-9).all()
+    np.testing.assert_allclose(table[["trend_down", "trend_flat", "trend_up"]].sum(1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(table[[f"level_{i}" for i in range(5)]].sum(1), 1.0, atol=1e-5)
+
+
+def test_pretrain_and_predict_every_project(global_model, panel):
+    table = global_model.predict(panel)
+    _check_forecast(table, panel.unique_id.nunique())
+    last = panel.groupby("unique_id").ds.max()
+    first_fc = table.groupby("unique_id").ds.min()
+    assert (first_fc == last + pd.offsets.MonthBegin(1)).all()
+
+
+def test_backtest_origin_uses_months_before_it(global_model, panel):
+    origin = "2021-09-01"
+    a = global_model.predict(panel, origin=origin)
+    changed = panel.copy()
+    changed.loc[changed.ds >= origin, "y"] *= 10
+    b = global_model.predict(changed, origin=origin)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_pretrain_before_cutoff_only_uses_earlier_targets(panel, task):
+    w = make_windows(panel, task, None, before="2022-01-01")
+    assert (w.origin.astype("datetime64[M]") + 6 <= np.datetime64("2022-01")).all()
+    train, val = split_by_time(w, 6, 6)
+    assert len(train) and len(val)
+    assert train.origin.max() + 6 <= val.origin.min()
+
+
+def test_save_load_identical_predictions(global_model, panel, tmp_path):
+    one = panel[panel.unique_id == "org/project-3"]
+    tuned = global_model.finetune(one, max_epochs=2)
+    path = tuned.save(tmp_path / "model")
+    assert sorted(p.name for p in path.iterdir()) == ["config.json", "history.csv", "model.safetensors", "texts.json"]
+    loaded = tsfuse.load(path)
+    pd.testing.assert_frame_equal(loaded.predict(), tuned.predict())
+
+
+def test_loading_refuses_a_changed_weights_file(global_model, tmp_path):
+    path = global_model.save(tmp_path / "m")
+    data = bytearray((path / "model.safetensors").read_bytes())
+    data[-1] ^= 0xFF
+    (path / "model.safetensors").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="checksum"):
+        tsfuse.load(path)
+
+
+def test_progressive_unfreezing(global_model, panel):
+    one = panel[panel.unique_id == "org/project-2"]
+    before = {k: v.clone() for k, v in global_model.module.net.state_dict().items()}
+    frozen = global_model.finetune(one, freeze_epochs=2, max_epochs=2)
+    after = frozen.module.net.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("temporal."))
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("heads."))
+    thawed = global_model.finetune(one, freeze_epochs=1, max_epochs=3)
+    assert any(not torch.equal(before[k], thawed.module.net.state_dict()[k]) for k in before
+               if k.startswith("temporal."))
+
+
+def test_finetune_with_too_little_history_keeps_pretrained(global_model, panel, caplog):
+    short = panel[panel.unique_id == "org/project-4"].tail(14)
+    tuned = global_model.finetune(short)
+    assert tuned.info["finetune"]["skipped"]
+    assert "fine-tuning skipped" in caplog.text
+    _check_forecast(tuned.predict(), 1)
+
+
+def test_predict_refuses_too_short_history(global_model, panel):
+    short = panel[panel.unique_id == "org/project-4"].tail(8)
+    with pytest.raises(ValueError, match="fewer than 12 months"):
+        global_model.predict(short)
+
+
+def test_same_seed_same_model(panel, task):
+    a = Forecaster.pretrain(panel, {}, task, preset="light", model=TINY_MODEL, train=TINY_TRAIN)
+    b = Forecaster.pretrain(panel, {}, task, preset="light", model=TINY_MODEL, train=TINY_TRAIN)
+    pd.testing.assert_frame_equal(a.predict(panel), b.predict(panel))
+
+
+def test_embed_and_summary(global_model, panel):
+    emb = global_model.embed(panel)
+    assert emb.shape == (panel.unique_id.nunique(), 16)
+    assert "trainable" in global_model.summary() and "lstm" in global_model.summary()
+
+
+def test_fit_one_project_from_a_pretrained_folder(global_model, panel, tmp_path):
+    path = global_model.save(tmp_path / "pre")
+    one = panel[panel.unique_id == "org/project-1"][["ds", "y"]]  # y alone: covariates masked
+    model = tsfuse.fit(one, "", pretrained=str(path), max_epochs=2)
+    _check_forecast(model.predict(), 1)
+    with pytest.raises(ValueError, match="one project"):
+        tsfuse.fit(panel, "", pretrained=str(path))
+    with pytest.raises(FileNotFoundError, match="neither"):
+        tsfuse.fit(one, "", pretrained=str(tmp_path / "nope"))

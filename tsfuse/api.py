@@ -1,0 +1,97 @@
+"""One-line entry points: pretrain, fit (one project, from the shipped model), load."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tsfuse.data.schema import ID, covariate_columns, validate_panel
+from tsfuse.data.tasks import TaskSpec, get_task
+from tsfuse.estimator import Forecaster
+
+log = logging.getLogger(__name__)
+PRETRAINED_DIR = Path(__file__).parent / "pretrained"
+SHIPPED = ("oss-activity", "opendigger")
+
+
+def pretrained_path(name: str) -> Path:
+    """Folder of a shipped pretrained model ('oss-activity' or 'opendigger') or a user's model folder."""
+    if name in SHIPPED:
+        path = PRETRAINED_DIR / name
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(
+                f"the shipped pretrained model {name!r} is not in {path}; build it with "
+                f"`tsfuse pretrain --corpus {name} --out {path}`, or call fit(..., pretrained=None) "
+                "to train on the project alone")
+        return path
+    path = Path(name)
+    if not path.is_dir():
+        raise FileNotFoundError(f"pretrained={name!r} is neither {SHIPPED} nor an existing model folder")
+    return path
+
+
+def load(path: str | Path) -> Forecaster:
+    """Load a model folder saved by :meth:`Forecaster.save` (safetensors + JSON, no pickle)."""
+    return Forecaster.load(path)
+
+
+def pretrain(panel: pd.DataFrame, texts: dict[str, str] | None = None, task: str | TaskSpec = "oss-activity",
+             **kwargs: Any) -> Forecaster:
+    """Train a global model on many projects (see :meth:`Forecaster.pretrain` for options)."""
+    return Forecaster.pretrain(panel, texts or {}, get_task(task) if isinstance(task, str) else task, **kwargs)
+
+
+def _one_project(project_df: pd.DataFrame, unique_id: str | None) -> pd.DataFrame:
+    if not isinstance(project_df, pd.DataFrame):
+        raise TypeError(f"project_df must be a pandas DataFrame with columns ds and y, got {type(project_df).__name__}")
+    df = project_df.copy()
+    if ID not in df.columns:
+        df.insert(0, ID, unique_id or "project")
+    elif unique_id is not None:
+        df[ID] = unique_id
+    df = validate_panel(df)
+    ids = df[ID].unique()
+    if len(ids) != 1:
+        raise ValueError(f"fit takes one project, got {len(ids)} ({list(ids[:3])}...); "
+                         "use tsfuse.pretrain for many projects")
+    return df
+
+
+def fit(project_df: pd.DataFrame, readme_text: str = "", *, pretrained: str | Path | None = "oss-activity",
+        unique_id: str | None = None, task: str | TaskSpec | None = None, finetune: bool = True,
+        **kwargs: Any) -> Forecaster:
+    """A :class:`Forecaster` for one project (columns ``ds``, ``y`` and optional covariates).
+
+    Starts from the shipped model trained on many projects (``pretrained='oss-activity'`` for
+    commit counts, ``'opendigger'`` for OpenDigger activity, or a model folder) and fine-tunes
+    it on the project (progressive unfreezing). ``pretrained=None`` trains on the project alone.
+    Extra keyword arguments go to :meth:`Forecaster.finetune` (or ``pretrain`` when training alone).
+    """
+    if readme_text is None:
+        readme_text = ""
+    if not isinstance(readme_text, str):
+        raise TypeError(f"readme_text must be a str (use '' when there is none), got {type(readme_text).__name__}")
+    panel = _one_project(project_df, unique_id)
+    uid = str(panel[ID].iloc[0])
+    texts = {uid: readme_text}
+    if pretrained is None:
+        spec = get_task(task or "oss-activity") if not isinstance(task, TaskSpec) else task
+        model = Forecaster.pretrain(panel, texts, spec, **kwargs)
+        model.history = panel
+        return model
+    base = Forecaster.load(pretrained_path(str(pretrained)))
+    unknown = [c for c in covariate_columns(panel) if c not in base.model_config.covariates]
+    if unknown:
+        log.warning("covariate(s) %s are not known to the pretrained model and are ignored; it uses %s",
+                    unknown, list(base.model_config.covariates))
+        panel = panel.drop(columns=unknown)
+    absent = [c for c in base.model_config.covariates if c not in panel.columns]
+    if absent:
+        log.info("covariate(s) %s absent: masked (the model was trained to work without them)", absent)
+    if not finetune:
+        base.history, base.texts = panel, {**base.texts, **texts}
+        return base
+    return base.finetune(panel, texts, **kwargs)

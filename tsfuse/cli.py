@@ -1,0 +1,190 @@
+"""Command line: `tsfuse data build|show|check`, `tsfuse pretrain`, `tsfuse fit`, `tsfuse predict`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from tsfuse.data.schema import DS, ID, PanelError, Y
+
+
+def _corpus_project(corpus: str, project: str):
+    from tsfuse.data.corpus import load_corpus
+
+    c = load_corpus(corpus)
+    panel = c.panel[c.panel[ID] == project]
+    if panel.empty:
+        close = [p for p in c.texts or c.panel[ID].unique() if project.split("/")[-1].lower() in p.lower()][:5]
+        raise SystemExit(f"error: project {project!r} is not in the {corpus} corpus"
+                         + (f"; did you mean {close}?" if close else ""))
+    return c, panel.reset_index(drop=True), c.texts.get(project, "")
+
+
+def cmd_data_build(args) -> None:
+    from tsfuse.data.build import build_all
+
+    for path in build_all(Path(args.shared), Path(args.out)):
+        print(f"wrote {path}")
+
+
+def cmd_data_show(args) -> None:
+    from tsfuse.plots import sparkline
+
+    _, panel, text = _corpus_project(args.corpus, args.project)
+    tail = panel.tail(args.months)
+    print(f"{args.project} ({args.corpus}): {len(panel)} months, {panel[DS].min():%Y-%m} .. {panel[DS].max():%Y-%m}")
+    print(f"y, last {len(tail)} months: {sparkline(tail[Y])}  (max {tail[Y].max():g})")
+    shown = tail.assign(**{DS: tail[DS].dt.strftime("%Y-%m")}).drop(columns=[ID])
+    print(shown.tail(12).to_string(index=False))
+    if text:
+        print(f"README: {len(text):,} characters")
+
+
+def cmd_data_check(args) -> None:
+    from tsfuse.data.corpus import load_corpus
+    from tsfuse.data.quality import format_quality_report, quality_report
+
+    report = quality_report(load_corpus(args.corpus))
+    print(format_quality_report(report))
+    if args.csv:
+        report.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+
+
+def cmd_pretrain(args) -> None:
+    from tsfuse.data.corpus import load_corpus
+    from tsfuse.estimator import Forecaster
+
+    c = load_corpus(args.corpus)
+    train = {"max_epochs": args.max_epochs} if args.max_epochs else {}
+    model = {"temporal": args.temporal} if args.temporal else {}
+    f = Forecaster.pretrain(c.panel, c.texts, c.task, preset=args.preset, before=args.before, model=model, train=train)
+    print(f.summary())
+    print(f"saved to {f.save(args.out)}")
+
+
+def _project_input(args):
+    """(panel, readme, task name) from --project/--corpus, --git or --csv."""
+    if args.git:
+        from tsfuse.data.git import from_git
+
+        panel, readme = from_git(args.git)
+        return panel, readme
+    if args.csv:
+        panel = pd.read_csv(args.csv)
+        readme = Path(args.readme).read_text(encoding="utf-8", errors="replace") if args.readme else ""
+        return panel, readme
+    _, panel, readme = _corpus_project(args.corpus, args.project)
+    return panel, readme
+
+
+def _print_forecast(forecast: pd.DataFrame, history: pd.DataFrame, plot: str | None) -> None:
+    from tsfuse.plots import fan_chart
+
+    show = forecast.assign(**{DS: forecast[DS].dt.strftime("%Y-%m")})
+    cols = [ID, DS, "p10", "p50", "p90", "trend", "trend_down", "trend_flat", "trend_up", "level"]
+    print(show[cols].round(3).to_string(index=False))
+    if plot:
+        print(f"fan chart: {fan_chart(history, forecast, plot)}")
+
+
+def cmd_fit(args) -> None:
+    from tsfuse.api import fit
+
+    panel, readme = _project_input(args)
+    model = fit(panel, readme, pretrained=None if args.pretrained == "none" else args.pretrained)
+    forecast = model.predict()
+    _print_forecast(forecast, model.history, args.plot)
+    if args.out:
+        print(f"model saved to {model.save(args.out)}")
+
+
+def cmd_predict(args) -> None:
+    from tsfuse.api import load
+
+    model = load(args.model)
+    if args.git or args.csv or args.project:
+        panel, readme = _project_input(args)
+        if ID not in panel.columns:
+            panel.insert(0, ID, "project")
+        texts = {str(panel[ID].iloc[0]): readme}
+        forecast = model.predict(panel, texts)
+    else:
+        panel = model.history
+        forecast = model.predict()
+    _print_forecast(forecast, panel, args.plot)
+
+
+def _add_project_args(p: argparse.ArgumentParser, required: bool) -> None:
+    src = p.add_mutually_exclusive_group(required=required)
+    src.add_argument("--project", help="OWNER/NAME of a project in the embedded corpus")
+    src.add_argument("--git", help="path to a local git repository")
+    src.add_argument("--csv", help="CSV with columns ds, y (+ covariates)")
+    p.add_argument("--readme", help="README file to go with --csv")
+    p.add_argument("--corpus", default="oss-activity", help="embedded corpus for --project (default oss-activity)")
+    p.add_argument("--plot", help="write a fan-chart PNG here")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tsfuse", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="build, show and check the embedded corpora").add_subparsers(
+        dest="data_command", required=True)
+    p = data.add_parser("build", help="rebuild the embedded corpora from the raw corpus folders")
+    p.add_argument("--shared", default="../shared/data", help="folder holding oss-activity/ and opendigger/")
+    p.add_argument("--out", default=str(Path(__file__).parent / "data" / "embedded"))
+    p.set_defaults(func=cmd_data_build)
+    p = data.add_parser("show", help="a small table and a sparkline of one project")
+    p.add_argument("project", help="OWNER/NAME")
+    p.add_argument("--corpus", default="oss-activity")
+    p.add_argument("--months", type=int, default=24)
+    p.set_defaults(func=cmd_data_show)
+    p = data.add_parser("check", help="data-quality report of a corpus")
+    p.add_argument("--corpus", default="oss-activity")
+    p.add_argument("--csv", help="also write the report as CSV")
+    p.set_defaults(func=cmd_data_check)
+
+    p = sub.add_parser("pretrain", help="train a global model on a corpus and save it")
+    p.add_argument("--corpus", default="oss-activity")
+    p.add_argument("--out", required=True)
+    p.add_argument("--preset", default="balanced", choices=["light", "balanced", "high"])
+    p.add_argument("--temporal", choices=["lstm", "transformer"])
+    p.add_argument("--before", help="train only on months before this YYYY-MM")
+    p.add_argument("--max-epochs", type=int)
+    p.set_defaults(func=cmd_pretrain)
+
+    p = sub.add_parser("fit", help="fit one project (from the shipped model) and print its forecast")
+    _add_project_args(p, required=True)
+    p.add_argument("--pretrained", default=None,
+                   help="oss-activity | opendigger | model folder | none (default: the --corpus one)")
+    p.add_argument("--out", help="save the fitted model here")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("predict", help="forecast with a saved model")
+    p.add_argument("--model", required=True, help="model folder")
+    _add_project_args(p, required=False)
+    p.set_defaults(func=cmd_predict)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    if getattr(args, "command", None) == "fit" and args.pretrained is None:
+        args.pretrained = args.corpus if not (args.git or args.csv) else "oss-activity"
+    try:
+        args.func(args)
+    except (PanelError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
