@@ -185,6 +185,15 @@ class Forecaster:
         softmax = lambda x: torch.softmax(torch.from_numpy(x), -1).numpy()  # noqa: E731
         return {"quantiles": quantiles, "trend_proba": softmax(raw["trend"]), "level_proba": softmax(raw["level"])}
 
+    def backtest(self, panel: pd.DataFrame, origins, texts: dict[str, str] | None = None
+                 ) -> tuple[WindowSet, dict[str, np.ndarray]]:
+        """Forecast every window eligible for scoring at ``origins`` (BENCHMARK.md rules: 12 months of
+        history before the origin and the whole horizon observed). Inputs use only months before
+        each origin. Returns the windows (with their true targets and labels) and the outputs of
+        :meth:`predict_windows`, aligned."""
+        windows = self._windows(validate_panel(panel), list(origins))
+        return windows, self.predict_windows(windows, texts)
+
     def predict(self, panel: pd.DataFrame | None = None, texts: dict[str, str] | None = None,
                 origin: str | pd.Timestamp | None = None) -> pd.DataFrame:
         """Forecast table: one row per project and future month with p10/p50/p90, trend and level
@@ -258,7 +267,7 @@ class Forecaster:
         trainable = sum(p.numel() for p in self.module.net.parameters())
         frozen = 0
         if self.model_config.text_model and self._encoder is not None:
-            frozen = sum(p.numel() for p in self._encoder.parameters())
+            frozen = sum(p.numel() for p in self._encoder.model.parameters())
         return {"trainable": trainable, "frozen_text_encoder": frozen, "total": trainable + frozen}
 
     def summary(self) -> str:
