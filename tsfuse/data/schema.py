@@ -48,11 +48,7 @@ def validate_panel(panel: pd.DataFrame, *, allow_negative: bool = False) -> pd.D
               f"(got {list(panel.columns)}). Rename your date column to 'ds' and the target to 'y'.")
     df = panel.copy()
     df[ID] = df[ID].astype(str)
-    try:
-        ds = pd.to_datetime(df[DS], errors="raise")
-    except (ValueError, TypeError) as exc:
-        bad = _first_unparsable(df[DS])
-        _fail(f"column 'ds' has a value that is not a date: {bad!r} ({exc}). Use month starts like '2024-01-01'.")
+    ds = _parse_dates(df[DS])
     if ds.isna().any():
         row = int(np.flatnonzero(ds.isna().to_numpy())[0])
         _fail(f"column 'ds' is missing (NaT) at row {row}; every row needs its month")
@@ -76,13 +72,21 @@ def validate_panel(panel: pd.DataFrame, *, allow_negative: bool = False) -> pd.D
     return df
 
 
-def _first_unparsable(col: pd.Series) -> object:
-    for value in col:
+def _parse_dates(col: pd.Series) -> pd.Series:
+    """``col`` as datetimes: pandas' inferred format, else ISO 8601 per value (e.g. dates mixed with
+    date-times); a PanelError naming the first value that is not a date."""
+    for fmt in (None, "ISO8601"):
         try:
-            pd.to_datetime(value)
+            return pd.to_datetime(col, errors="raise", format=fmt)
         except (ValueError, TypeError):
-            return value
-    return col.iloc[0]
+            continue
+    for row, value in enumerate(col):
+        try:
+            pd.to_datetime(value, format="ISO8601")
+        except (ValueError, TypeError):
+            _fail(f"column 'ds' has a value that is not a date: {value!r} at row {row}. "
+                  "Use month starts like '2024-01-01'.")
+    _fail("column 'ds' mixes date formats or time zones; convert it with pd.to_datetime first")
 
 
 def _check_numeric(df: pd.DataFrame, col: str, *, allow_negative: bool) -> None:

@@ -1,0 +1,138 @@
+"""from_git on a small repository built in tmp_path with known commits, dates, a merge and tags."""
+
+import hashlib
+import os
+import subprocess
+
+import pytest
+
+from tsfuse.data.git import from_git, read_commits, read_readme
+from tsfuse.data.schema import PanelError
+
+README = "# Demo\n\nA tiny project.\n"
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(monkeypatch, tmp_path):
+    """No user/system git config leaks into the test."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def git(repo, *args, who="Alice <alice@example.com>", when=None):
+    name, email = who[:-1].split(" <")
+    env_date = {} if when is None else {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+    env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name,
+           "GIT_COMMITTER_EMAIL": email, **env_date}
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env={**os.environ, **env})
+
+
+def commit(repo, files, who, when, message="change"):
+    for name, text in files.items():
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        git(repo, "add", name)
+    git(repo, "commit", "-q", "-m", message, who=who, when=when)
+
+
+ALICE, BOB, CAROL, DAVE, EVE = ("Alice <alice@example.com>", "Bob <bob@example.com>", "Carol <carol@example.com>",
+                                "Dave <dave@example.com>", "Eve <eve@example.com>")
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """2023-01: alice (README + .mailmap, +4), bob (+3), tag v1 | 2023-02: nothing |
+    2023-03: alice on a branch (+1), carol (+4), merge by dave, annotated tag v2 on the merge (tagged in June) |
+    2023-04: bob under an old e-mail mapped by .mailmap (+1 -1) | 2023-05: eve (in the snapshot month)."""
+    r = tmp_path / "demo"
+    r.mkdir()
+    git(r, "init", "-q", "-b", "main")
+    commit(r, {"README.md": README, ".mailmap": "Bob <bob@example.com> <BOB@old.example>\n"}, ALICE,
+           "2023-01-15T10:00:00+00:00")
+    commit(r, {"a.txt": "1\n2\n3\n"}, BOB, "2023-01-20T10:00:00+00:00")
+    git(r, "tag", "v1")
+    git(r, "checkout", "-q", "-b", "feature")
+    commit(r, {"a.txt": "1\n2\n3\n4\n"}, ALICE, "2023-03-05T10:00:00+00:00")
+    git(r, "checkout", "-q", "main")
+    commit(r, {"b.txt": "a\nb\nc\nd\n"}, CAROL, "2023-03-10T10:00:00+00:00")
+    git(r, "merge", "-q", "--no-ff", "-m", "merge feature", "feature", who=DAVE, when="2023-03-12T10:00:00+00:00")
+    git(r, "tag", "-a", "v2", "-m", "release 2", who=DAVE, when="2023-06-01T10:00:00+00:00")
+    commit(r, {"a.txt": "1\n2\n3\nfour\n"}, "Bob <BOB@old.example>", "2023-04-02T10:00:00+00:00")
+    commit(r, {"c.txt": "x\n"}, EVE, "2023-05-03T10:00:00+00:00")
+    return r
+
+
+def test_from_git_gives_exactly_the_expected_months(repo):
+    panel, readme = from_git(repo, snapshot="2023-05-20T00:00:00Z", unique_id="demo/demo")
+    assert readme == README
+    assert set(panel["unique_id"]) == {"demo/demo"}
+    assert panel["ds"].dt.strftime("%Y-%m").tolist() == ["2023-01", "2023-02", "2023-03", "2023-04"]
+    expected = {
+        "y": [2, 0, 2, 1],
+        "authors": [2, 0, 2, 1],  # dave only merged; bob's old e-mail is mapped to bob
+        "new_authors": [2, 0, 2, 0],  # carol and dave (first commit is a merge); bob is not new in April
+        "churn": [7, 0, 5, 2],  # README 3 lines + .mailmap 1 + a.txt 3 | 1 + 4 | 1 + 1
+        "merges": [0, 0, 1, 0],
+        "releases": [1, 0, 1, 0],  # v2 dated by its commit (March), not by the tagging (June)
+    }
+    assert {c: panel[c].tolist() for c in expected} == expected
+
+
+def test_commit_rows_follow_the_corpus_format(repo):
+    commits = read_commits(repo)
+    assert len(commits) == 7 and commits["is_merge"].sum() == 1
+    alice = hashlib.sha1(b"alice@example.com").hexdigest()[:12]
+    bob = hashlib.sha1(b"bob@example.com").hexdigest()[:12]
+    assert set(commits["author_id"]) >= {alice, bob}
+    assert commits["author_id"].nunique() == 5
+    assert commits.loc[commits["is_merge"] == 1, ["insertions", "deletions"]].sum().sum() == 0
+
+
+def test_default_snapshot_is_now_and_default_id_is_the_folder(repo):
+    panel, _ = from_git(repo)
+    assert set(panel["unique_id"]) == {"demo"}
+    assert panel["ds"].min().strftime("%Y-%m") == "2023-01"
+    assert panel["y"].sum() == 6  # every commit is in a complete month by now
+
+
+def test_id_from_origin_remote(repo):
+    git(repo, "remote", "add", "origin", "git@github.com:someone/demo-project.git")
+    panel, _ = from_git(repo, snapshot="2023-05-20")
+    assert set(panel["unique_id"]) == {"someone/demo-project"}
+
+
+def test_readme_choice(tmp_path):
+    r = tmp_path / "r"
+    r.mkdir()
+    git(r, "init", "-q")
+    commit(r, {"docs/README.md": "docs", "Readme.textile": "textile"}, ALICE, "2023-01-01T00:00:00+00:00")
+    assert read_readme(r) == "docs"
+    commit(r, {"README.rst": "rst"}, ALICE, "2023-01-02T00:00:00+00:00")
+    assert read_readme(r) == "rst"
+    git(r, "rm", "-q", "README.rst", "docs/README.md")
+    git(r, "commit", "-q", "-m", "rm", when="2023-01-03T00:00:00+00:00")
+    assert read_readme(r) == "textile"
+
+
+def test_errors(tmp_path, repo):
+    with pytest.raises(PanelError, match="does not exist"):
+        from_git(tmp_path / "nope")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    with pytest.raises(PanelError, match="not a git repository"):
+        from_git(plain)
+    with pytest.raises(PanelError, match="not its root"):
+        (repo / "sub").mkdir()
+        from_git(repo / "sub")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    git(empty, "init", "-q")
+    with pytest.raises(PanelError, match="no commits"):
+        from_git(empty)
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", repo.as_uri(), str(shallow)], check=True, capture_output=True)
+    with pytest.raises(PanelError, match="git fetch --unshallow"):
+        from_git(shallow)
