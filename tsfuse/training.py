@@ -17,6 +17,9 @@ from tsfuse.config import TrainConfig
 from tsfuse.module import TsfuseModule
 
 log = logging.getLogger(__name__)
+# Lightning announces devices and tips on every Trainer at INFO level; tsfuse's own progress
+# bar and logs say what matters.
+LIGHTNING_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.accelerators.cuda")
 
 MODEL_INPUTS = ("series", "static", "text", "text_present", "target", "target_mask", "trend", "level")
 
@@ -89,6 +92,8 @@ def run_training(module: TsfuseModule, train: dict[str, np.ndarray], val: dict[s
     else:
         log.warning("no validation windows: training runs all %s epochs without early stopping",
                     max_epochs or cfg.max_epochs)
+    for name in LIGHTNING_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     trainer = pl.Trainer(
         max_epochs=max_epochs or cfg.max_epochs, accelerator="cpu", devices=1,
         gradient_clip_val=cfg.gradient_clip_val, callbacks=callbacks, logger=_logger(cfg, log_dir),

@@ -12,6 +12,15 @@ from tsfuse.nn.heads import FusionMLP, QuantileHead, TextProjection
 from tsfuse.nn.temporal import build_temporal_tower
 
 PARTS = ("temporal", "text", "fusion", "heads")
+N_VALUE_SUMMARY = 2  # what the class heads read from the value head (see value_summary)
+
+
+def value_summary(quantiles: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """[B, 2]: the median forecast's first-3-month log level (absolute) and its change against the
+    last 3 context months — the quantities the trend and level rules are defined on."""
+    future = quantiles[:, :3, quantiles.shape[-1] // 2].mean(-1)  # normalised log1p
+    recent = batch["series"][:, -3:, 0].mean(-1)  # normalised log1p of the last 3 months
+    return torch.stack([future + batch["static"][:, 0], future - recent], dim=-1)
 
 
 class TwoTowerNet(nn.Module):
@@ -30,8 +39,8 @@ class TwoTowerNet(nn.Module):
                                 config.fusion_size, config.dropout)
         self.heads = nn.ModuleDict({
             "value": QuantileHead(config.fusion_size, config.horizon, len(config.quantiles)),
-            "trend": nn.Linear(config.fusion_size, len(TREND_CLASSES)),
-            "level": nn.Linear(config.fusion_size, N_LEVELS),
+            "trend": nn.Linear(config.fusion_size + N_VALUE_SUMMARY, len(TREND_CLASSES)),
+            "level": nn.Linear(config.fusion_size + N_VALUE_SUMMARY, N_LEVELS),
         })
 
     def forward_features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -45,9 +54,11 @@ class TwoTowerNet(nn.Module):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         z = self.forward_features(batch)
-        return {"quantiles": self.heads["value"](z),  # [B, H, Q], normalised log space
-                "trend": self.heads["trend"](z),  # [B, 3] logits
-                "level": self.heads["level"](z)}  # [B, 5] logits
+        quantiles = self.heads["value"](z)  # [B, H, Q], normalised log space
+        zv = torch.cat([z, value_summary(quantiles, batch)], dim=-1)
+        return {"quantiles": quantiles,
+                "trend": self.heads["trend"](zv),  # [B, 3] logits
+                "level": self.heads["level"](zv)}  # [B, 5] logits
 
     def part(self, name: str) -> nn.Module | None:
         """One of the named parts: temporal, text, fusion, heads."""

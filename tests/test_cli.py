@@ -1,0 +1,50 @@
+import pandas as pd
+import pytest
+
+from tests.conftest import TINY_MODEL, TINY_TRAIN
+from tsfuse.cli import main
+from tsfuse.estimator import Forecaster
+
+
+def test_data_show_prints_table_and_sparkline(capsys):
+    assert main(["data", "show", "pallets/flask"]) == 0
+    out = capsys.readouterr().out
+    assert "pallets/flask (oss-activity)" in out and "last 24 months" in out
+    assert any(ch in out for ch in "▁▂▃▄▅▆▇█")
+
+
+def test_data_show_unknown_project_names_it():
+    with pytest.raises(SystemExit, match="not in the oss-activity corpus"):
+        main(["data", "show", "nobody/nothing"])
+
+
+def test_data_check_reports_flags(capsys):
+    assert main(["data", "check", "--corpus", "opendigger"]) == 0
+    out = capsys.readouterr().out
+    assert "225 projects" in out and "missing_metrics" in out and "cut_start" in out
+
+
+@pytest.fixture(scope="module")
+def pretrained_dir(panel, task, tmp_path_factory):
+    model = Forecaster.pretrain(panel, {}, task, preset="light", model=TINY_MODEL, train=TINY_TRAIN)
+    return model.save(tmp_path_factory.mktemp("m") / "pre")
+
+
+def test_fit_from_csv_prints_forecast_writes_chart_and_model(panel, pretrained_dir, tmp_path, capsys):
+    csv = tmp_path / "project.csv"
+    panel[panel.unique_id == "org/project-5"][["ds", "y"]].to_csv(csv, index=False)
+    png, out_dir = tmp_path / "fan.png", tmp_path / "fitted"
+    assert main(["fit", "--csv", str(csv), "--pretrained", str(pretrained_dir), "--plot", str(png),
+                 "--out", str(out_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "p50" in out and "trend_up" in out
+    assert png.stat().st_size > 5000 and png.read_bytes()[:4] == b"\x89PNG"
+    assert main(["predict", "--model", str(out_dir)]) == 0
+    assert "p90" in capsys.readouterr().out
+
+
+def test_fit_with_bad_csv_gives_clear_error(tmp_path, pretrained_dir, capsys):
+    csv = tmp_path / "bad.csv"
+    pd.DataFrame({"month": ["2020-01-01"], "y": [1]}).to_csv(csv, index=False)
+    assert main(["fit", "--csv", str(csv), "--pretrained", str(pretrained_dir)]) == 2
+    assert "missing column(s) ['ds']" in capsys.readouterr().err
