@@ -25,10 +25,12 @@ def _corpus_project(corpus: str, project: str):
 
 
 def cmd_data_build(args) -> None:
-    from tsfuse.data.build import build_all
+    from tsfuse.data.build import build
 
-    for path in build_all(Path(args.shared), Path(args.out)):
-        print(f"wrote {path}")
+    for name, manifest in build(Path(args.shared), Path(args.out)).items():
+        counts, size = manifest["counts"], sum(f["bytes"] for f in manifest["files"].values())
+        print(f"{name}: {counts['projects']} projects, {counts['project_months']} project-months "
+              f"({counts['first_month']}..{counts['last_month']}), {size / 1e6:.2f} MB -> {Path(args.out) / name}")
 
 
 def cmd_data_show(args) -> None:
@@ -82,14 +84,14 @@ def _project_input(args):
     return panel, readme
 
 
-def _print_forecast(forecast: pd.DataFrame, history: pd.DataFrame, plot: str | None) -> None:
+def _print_forecast(forecast: pd.DataFrame, history: pd.DataFrame, plot: str | None, task) -> None:
     from tsfuse.plots import fan_chart
 
     show = forecast.assign(**{DS: forecast[DS].dt.strftime("%Y-%m")})
     cols = [ID, DS, "p10", "p50", "p90", "trend", "trend_down", "trend_flat", "trend_up", "level"]
     print(show[cols].round(3).to_string(index=False))
     if plot:
-        print(f"fan chart: {fan_chart(history, forecast, plot)}")
+        print(f"fan chart: {fan_chart(history, forecast, plot, task=task)}")
 
 
 def cmd_fit(args) -> None:
@@ -98,7 +100,7 @@ def cmd_fit(args) -> None:
     panel, readme = _project_input(args)
     model = fit(panel, readme, pretrained=None if args.pretrained == "none" else args.pretrained)
     forecast = model.predict()
-    _print_forecast(forecast, model.history, args.plot)
+    _print_forecast(forecast, model.history, args.plot, model.task)
     if args.out:
         print(f"model saved to {model.save(args.out)}")
 
@@ -116,7 +118,7 @@ def cmd_predict(args) -> None:
     else:
         panel = model.history
         forecast = model.predict()
-    _print_forecast(forecast, panel, args.plot)
+    _print_forecast(forecast, panel, args.plot, model.task)
 
 
 def _add_project_args(p: argparse.ArgumentParser, required: bool) -> None:

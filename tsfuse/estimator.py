@@ -163,6 +163,31 @@ class Forecaster:
         tuned.info["finetune"] = {"windows": len(train_w), "val_windows": len(val_w), "freeze_epochs": fz, **history}
         return tuned
 
+    def load_pretrained_encoder(self, path: str | Path, strict: bool = False) -> dict[str, list[str]]:
+        """Copy the temporal tower's weights from another saved model folder into this one.
+
+        Keys match by name and shape. Returns a report ``{"matched", "missing", "unexpected",
+        "mismatched"}``: missing = this tower's keys the checkpoint lacks, unexpected = checkpoint
+        keys this tower lacks, mismatched = same name, other shape. ``strict`` raises unless all
+        keys match.
+        """
+        state, _, _ = load_model(path)
+        prefix = "net.temporal."
+        source = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        target = self.module.net.temporal.state_dict()
+        matched = sorted(k for k in target if k in source and source[k].shape == target[k].shape)
+        report = {"matched": matched,
+                  "missing": sorted(k for k in target if k not in source),
+                  "unexpected": sorted(k for k in source if k not in target),
+                  "mismatched": sorted(k for k in target if k in source and source[k].shape != target[k].shape)}
+        problems = report["missing"] + report["unexpected"] + report["mismatched"]
+        if strict and problems:
+            raise ValueError(f"temporal tower of {path} does not match this model: {problems[:8]}")
+        self.module.net.temporal.load_state_dict({**target, **{k: source[k] for k in matched}})
+        log.info("loaded %d temporal-tower tensors from %s (%d missing, %d unexpected, %d mismatched)",
+                 len(matched), path, len(report["missing"]), len(report["unexpected"]), len(report["mismatched"]))
+        return report
+
     # ------------------------------------------------------------ inference
     @torch.inference_mode()
     def _raw_outputs(self, windows: WindowSet, texts: dict[str, str]) -> dict[str, np.ndarray]:

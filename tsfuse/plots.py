@@ -24,7 +24,7 @@ def sparkline(values) -> str:
 
 
 def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, path: str | Path, *, months: int = 36,
-              title: str | None = None) -> Path:
+              title: str | None = None, task=None) -> Path:
     """PNG of the last ``months`` of history and the p10-p90 band with the p50 line, one project."""
     import matplotlib
 
@@ -41,8 +41,10 @@ def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, path: str | Path, *
     if len(hist):
         ax.plot([hist[DS].iloc[-1], fc[DS].iloc[0]], [hist[Y].iloc[-1], fc["p50"].iloc[0]],
                 color="#4c72b0", lw=1, ls=":")
-    trend = fc["trend"].iloc[0] if "trend" in fc else ""
-    ax.set_title(title or f"{uid}: next {len(fc)} months (trend: {trend}, level: {fc['level'].iloc[0]})")
+    level = int(fc["level"].iloc[0])
+    level_text = f"{level} ({task.level_range(level)})" if task is not None else str(level)
+    ax.set_title(title or f"{uid}: next {len(fc)} months — trend {fc['trend'].iloc[0]}, level {level_text}",
+                 fontsize=10)
     ax.set_ylabel("per month")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8)

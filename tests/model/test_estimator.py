@@ -114,3 +114,18 @@ def test_fit_one_project_from_a_pretrained_folder(global_model, panel, tmp_path)
         tsfuse.fit(panel, "", pretrained=str(path))
     with pytest.raises(FileNotFoundError, match="neither"):
         tsfuse.fit(one, "", pretrained=str(tmp_path / "nope"))
+
+
+def test_load_pretrained_encoder_reports_matched_and_missing_keys(global_model, panel, task, tmp_path):
+    path = global_model.save(tmp_path / "src")
+    same = Forecaster.pretrain(panel, {}, task, preset="light", model=TINY_MODEL, train={**TINY_TRAIN, "seed": 5})
+    report = same.load_pretrained_encoder(path, strict=True)
+    assert report["matched"] and not (report["missing"] or report["unexpected"] or report["mismatched"])
+    src = global_model.module.net.temporal.state_dict()
+    assert all(torch.equal(v, src[k]) for k, v in same.module.net.temporal.state_dict().items())
+    other = Forecaster.pretrain(panel, {}, task, preset="light", train=TINY_TRAIN,
+                                model={**TINY_MODEL, "num_layers": 2})
+    report = other.load_pretrained_encoder(path)
+    assert report["matched"] and any("l1" in k for k in report["missing"])
+    with pytest.raises(ValueError, match="does not match"):
+        other.load_pretrained_encoder(path, strict=True)

@@ -22,6 +22,13 @@ class TaskSpec:
     horizon: int = 6
     min_history: int = 12
 
+    def level_range(self, level: int) -> str:
+        """Human-readable range of an activity level, e.g. '10–<50 commits/month'."""
+        edges = (0.0, *self.level_edges)
+        if level >= len(self.level_edges):
+            return f">={edges[-1]:g} {self.target}/month"
+        return f"{edges[level]:g}–<{edges[level + 1]:g} {self.target}/month"
+
     def origin_timestamps(self) -> list[pd.Timestamp]:
         return [pd.Timestamp(f"{o}-01") for o in self.origins]
 
