@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# torch and LightGBM share one OpenMP runtime; idle OpenMP threads spinning on a busy 2-core
+# machine slow every fit many times over. Must be set before torch is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import logging
 import string
 from dataclasses import dataclass

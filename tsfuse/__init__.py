@@ -1,6 +1,12 @@
 """tsfuse: forecast how open-source projects evolve (activity, trend, level) from history + README."""
 
+import os
+
 __version__ = "0.1.0"
+
+# torch (and LightGBM in the benchmarks) share one OpenMP runtime whose idle threads spin by
+# default, which slows training several-fold on small, busy machines. A user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from tsfuse.api import fit, load, pretrain  # noqa: E402
 from tsfuse.config import ModelConfig, TrainConfig  # noqa: E402

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 from pathlib import Path
@@ -79,9 +80,21 @@ def _logger(cfg: TrainConfig, log_dir: Path):
 def run_training(module: TsfuseModule, train: dict[str, np.ndarray], val: dict[str, np.ndarray] | None,
                  cfg: TrainConfig, *, max_epochs: int | None = None, extra_callbacks: list | None = None,
                  trainer_kwargs: dict | None = None) -> dict:
-    """Train ``module`` in place, restoring the best validation checkpoint. Returns a small history."""
+    """Train ``module`` in place, restoring the best validation checkpoint. Returns a small history.
+
+    Logs and checkpoints go to ``cfg.log_dir``; without one, to a temporary folder that is
+    removed afterwards.
+    """
+    with contextlib.ExitStack() as stack:
+        log_dir = Path(cfg.log_dir) if cfg.log_dir else Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="tsfuse-")))
+        history = _fit(module, train, val, cfg, log_dir, max_epochs, extra_callbacks, trainer_kwargs)
+    history["log_dir"] = cfg.log_dir
+    return history
+
+
+def _fit(module, train, val, cfg, log_dir, max_epochs, extra_callbacks, trainer_kwargs) -> dict:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    log_dir = Path(cfg.log_dir) if cfg.log_dir else Path(tempfile.mkdtemp(prefix="tsfuse-"))
     callbacks = list(extra_callbacks or [])
     has_val = val is not None and len(val["series"]) > 0
     checkpoint = None
@@ -103,8 +116,9 @@ def run_training(module: TsfuseModule, train: dict[str, np.ndarray], val: dict[s
     train_loader = make_loader(train, cfg.batch_size, shuffle=True, seed=cfg.seed, num_workers=cfg.num_workers)
     val_loader = make_loader(val, cfg.batch_size, shuffle=False) if has_val else None
     trainer.fit(module, train_loader, val_loader)
+    best = None
     if checkpoint is not None and checkpoint.best_model_path:
         state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
         module.load_state_dict(state)
-    return {"epochs": trainer.current_epoch, "log_dir": str(log_dir),
-            "best_val_loss": float(checkpoint.best_model_score) if checkpoint and checkpoint.best_model_score is not None else None}
+        best = float(checkpoint.best_model_score)
+    return {"epochs": trainer.current_epoch, "best_val_loss": best}

@@ -1,0 +1,189 @@
+"""Shared pieces of the benchmark scripts: corpus loading, the cross-project split, quick subsets,
+and the record of versions / machine / command that makes a result reproducible."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import random
+import shlex
+import subprocess
+import sys
+import warnings
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run from a checkout without installing
+    sys.path.insert(0, str(REPO))
+
+from tsfuse.data.corpus import CORPUS_NAMES, Corpus, load_corpus  # noqa: E402
+from tsfuse.data.schema import DS, ID, PanelError  # noqa: E402
+from tsfuse.data.tasks import TaskSpec  # noqa: E402
+from tsfuse.data.windows import make_windows  # noqa: E402
+
+log = logging.getLogger("benchmarks")
+SPLITS_DIR = REPO / "benchmarks" / "splits"
+RAW_DATA_DIR = REPO.parent / "shared" / "data"  # the raw corpora beside the checkout (read-only)
+SPLIT_EVERY = 5  # cross-project: every 5th project (sha256 order) is an evaluation project
+PACKAGES = ("tsfuse", "torch", "lightning", "pandas", "numpy", "scikit-learn", "statsforecast", "lightgbm",
+            "pytorch-forecasting", "sentence-transformers")
+
+
+class BenchmarkError(RuntimeError):
+    """A benchmark cannot run as asked (e.g. a training project is also an evaluation project)."""
+
+
+# ----------------------------------------------------------------------------- corpora
+def load_named_corpus(name_or_path: str) -> Corpus:
+    """``load_corpus`` of a corpus name or raw folder; for a name whose embedded copy is not built
+    yet, the raw folder ``../shared/data/<name>`` is read instead (same readers, same panel)."""
+    try:
+        return load_corpus(name_or_path)
+    except PanelError as error:
+        raw = RAW_DATA_DIR / str(name_or_path)
+        if str(name_or_path) in CORPUS_NAMES and raw.is_dir():
+            log.warning("embedded corpus %s not available (%s); reading the raw folder %s", name_or_path, error, raw)
+            return load_corpus(raw)
+        raise
+
+
+def restrict(corpus: Corpus, ids) -> Corpus:
+    """The corpus limited to the projects ``ids``."""
+    keep = set(ids)
+    panel = corpus.panel[corpus.panel[ID].isin(keep)].reset_index(drop=True)
+    panel.attrs = dict(corpus.panel.attrs)
+    return Corpus(name=corpus.name, panel=panel, texts={k: v for k, v in corpus.texts.items() if k in keep},
+                  meta=corpus.meta[corpus.meta[ID].isin(keep)].reset_index(drop=True), task=corpus.task)
+
+
+def check_disjoint(train_ids, eval_ids, what: str = "training and evaluation") -> None:
+    """Refuse a cross-project run where a project is both trained on and scored."""
+    both = sorted(set(map(str, train_ids)) & set(map(str, eval_ids)))
+    if both:
+        raise BenchmarkError(
+            f"refusing to run: {len(both)} project(s) are in both the {what} sets, e.g. {both[:5]}. "
+            "Cross-project evaluation scores projects the model never trained on; remove them from one folder.")
+
+
+# ------------------------------------------------------------------------------ splits
+def sha_order(ids) -> list[str]:
+    """Project ids sorted by the sha256 hex digest of the UTF-8 id (a fixed, content-free shuffle)."""
+    return sorted(map(str, ids), key=lambda uid: hashlib.sha256(uid.encode("utf-8")).hexdigest())
+
+
+def make_split(ids, every: int = SPLIT_EVERY) -> dict:
+    """The fixed cross-project split: projects in sha256 order, positions every-1, 2*every-1, ... go to eval."""
+    order = sha_order(ids)
+    eval_ids = [uid for i, uid in enumerate(order) if i % every == every - 1]
+    train_ids = [uid for i, uid in enumerate(order) if i % every != every - 1]
+    return {"rule": f"projects sorted by sha256(unique_id as UTF-8) hex digest; positions i with i % {every} == "
+                    f"{every - 1} (every {every}th, 0-based) are evaluation projects, the rest training projects",
+            "n_projects": len(order), "train": sorted(train_ids), "eval": sorted(eval_ids)}
+
+
+def load_split(corpus: Corpus, splits_dir: Path = SPLITS_DIR, name: str | None = None) -> tuple[dict, Path]:
+    """The committed split ``benchmarks/splits/<name or corpus>.json`` (written on first use); it must cover
+    exactly the corpus's projects."""
+    path = Path(splits_dir) / f"{name or corpus.name}.json"
+    ids = sorted(corpus.panel[ID].unique())
+    if not path.is_file():
+        split = {"corpus": corpus.name, **make_split(ids)}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(split, indent=1) + "\n", encoding="utf-8")
+        log.warning("wrote the cross-project split %s (%d train / %d eval projects)", path,
+                    len(split["train"]), len(split["eval"]))
+    split = json.loads(path.read_text(encoding="utf-8"))
+    listed = set(split["train"]) | set(split["eval"])
+    check_disjoint(split["train"], split["eval"], f"train and eval lists of {path}")
+    if listed != set(ids):
+        raise BenchmarkError(f"{path} lists {len(listed)} projects but the corpus has {len(ids)} "
+                             f"(e.g. not listed: {sorted(set(ids) - listed)[:3]}, not in the corpus: "
+                             f"{sorted(listed - set(ids))[:3]}): the corpus changed since the split was written; a new corpus "
+                             "version needs a new split file (same rule: delete this one to rebuild it)")
+    return split, path
+
+
+def eligible_projects(corpus: Corpus, origin: pd.Timestamp, min_before: int | None = None) -> list[str]:
+    """Projects (sha256 order) with a scored window at ``origin`` and ``min_before`` months before it."""
+    task = corpus.task
+    windows = make_windows(corpus.panel, task, [origin])
+    first = corpus.panel.groupby(ID)[DS].min()
+    need = task.min_history if min_before is None else min_before
+    months_before = {uid: (origin.year - d.year) * 12 + origin.month - d.month for uid, d in first.items()}
+    return [uid for uid in sha_order(set(windows.unique_id)) if months_before[uid] >= need]
+
+
+# ------------------------------------------------------------------------ reproducibility
+def seed_everything(seed: int) -> None:
+    """Fix the Python, NumPy and torch generators (methods also get ``seed`` explicitly)."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def quiet_logs() -> None:
+    """Keep Lightning's per-Trainer device banners and routine warnings out of the output."""
+    for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning", "lightning"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    for pattern in (".*does not have many workers.*", ".*Checkpoint directory.*", ".*GPU available.*",
+                    ".*TPU available.*", ".*number of training batches.*", ".*LightningDeprecationWarning.*"):
+        warnings.filterwarnings("ignore", message=pattern)
+
+
+def versions() -> dict[str, str]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    out["python"] = platform.python_version()
+    return out
+
+
+def machine() -> dict:
+    import torch
+
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "cuda": bool(torch.cuda.is_available())}
+
+
+def git_state() -> dict:
+    """Commit of the checkout and whether it had uncommitted changes (best effort)."""
+    try:
+        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True, text=True,
+                               timeout=10).stdout.strip()
+        return {"commit": commit or None, "dirty": bool(dirty)}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def command_line(script: str, argv: list[str]) -> str:
+    return "python " + shlex.join([script, *argv])
+
+
+def month(ts) -> str:
+    return f"{pd.Timestamp(ts):%Y-%m}"
+
+
+def task_origins(task: TaskSpec, chosen: list[str] | None, quick: bool) -> list[pd.Timestamp]:
+    """The task's origins; ``chosen`` (YYYY-MM) must be among them; ``quick`` keeps the first one."""
+    all_origins = task.origin_timestamps()
+    if chosen:
+        bad = [o for o in chosen if pd.Timestamp(f"{o}-01") not in all_origins]
+        if bad:
+            raise BenchmarkError(f"origin(s) {bad} are not origins of {task.name}; choose from {list(task.origins)}")
+        return [pd.Timestamp(f"{o}-01") for o in chosen]
+    return all_origins[:1] if quick else all_origins

@@ -1,0 +1,234 @@
+"""The methods a benchmark run compares, their budgets, and one adapter per kind.
+
+Every method is run per origin O on the same evaluation windows: a global method is fitted on
+the training panel's rows with ds < O only, then forecasts each window from its project's months
+before O. Baselines go through :func:`tsfuse.baselines.forecast_windows` (which cuts both panels at
+O and blanks the windows' targets); tsfuse through ``Forecaster.pretrain(..., before=O)`` and
+``Forecaster.backtest`` (inputs from months before O only).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.common import BenchmarkError
+from tsfuse.baselines import before, forecast_windows, make_baseline
+from tsfuse.data.schema import DS, ID
+from tsfuse.data.tasks import TaskSpec
+from tsfuse.data.windows import WindowSet
+
+BASELINE_METHODS = ("naive", "seasonal_naive", "mean3", "AutoETS", "AutoTheta", "AutoARIMA", "lightgbm", "ridge",
+                    "ens", "tft", "nhits")
+TSFUSE_METHODS = ("tsfuse", "tsfuse-ft")
+ABLATION_METHODS = ("tsfuse-text-empty", "tsfuse-no-text-tower")  # the text ablation's two variants
+ALL_METHODS = (*BASELINE_METHODS, "tsfuse")
+ENS_MEMBERS = ("AutoETS", "AutoTheta", "lightgbm")
+
+
+@dataclass
+class Budgets:
+    """Training budgets and seeds of every learned method (``quick``: tiny, for smoke runs)."""
+
+    seed: int = 0
+    quick: bool = False
+    preset: str = "balanced"
+    tsfuse_model: dict[str, Any] = field(default_factory=dict)
+    tsfuse_train: dict[str, Any] = field(default_factory=dict)
+    finetune: dict[str, Any] = field(default_factory=dict)
+    neural: dict[str, Any] = field(default_factory=dict)
+    lightgbm: dict[str, Any] = field(default_factory=dict)
+    stats_jobs: int = 2
+
+    @classmethod
+    def make(cls, *, seed: int, quick: bool, preset: str | None = None, max_epochs: int | None = None,
+             jobs: int | None = None) -> "Budgets":
+        train: dict[str, Any] = {"seed": seed, "progress_bar": False, "logger": "none"}
+        if quick:
+            b = cls(seed=seed, quick=True, preset=preset or "light",
+                    tsfuse_train={**train, "max_epochs": 2, "batch_size": 128, "patience": 1},
+                    finetune={"max_epochs": 1, "freeze_epochs": 0},
+                    neural={"max_epochs": 1, "limit_train_batches": 3, "batch_size": 64, "seed": seed},
+                    lightgbm={"n_estimators": 50, "seed": seed}, stats_jobs=1 if jobs is None else jobs)
+        else:
+            b = cls(seed=seed, quick=False, preset=preset or "balanced", tsfuse_train=train, finetune={},
+                    neural={"seed": seed}, lightgbm={"seed": seed}, stats_jobs=2 if jobs is None else jobs)
+        if max_epochs is not None:
+            b.tsfuse_train["max_epochs"] = max_epochs
+        return b
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Context:
+    """What every method of one run sees: the panels, READMEs, task and budgets."""
+
+    task: TaskSpec
+    train_panel: pd.DataFrame
+    eval_panel: pd.DataFrame
+    train_texts: dict[str, str]
+    eval_texts: dict[str, str]
+    budgets: Budgets
+    text_encoder: Any = None
+    audit: list[dict] = field(default_factory=list)  # one entry per fit: what it was trained on
+    models: dict[tuple[str, str], Any] = field(default_factory=dict)  # (method, origin) -> fitted tsfuse model
+
+    def record_fit(self, method: str, origin: pd.Timestamp, panel: pd.DataFrame) -> None:
+        """Note (and check) the rows a fit is given: all strictly before the origin."""
+        last = panel[DS].max() if len(panel) else None
+        if last is not None and last >= origin:
+            raise BenchmarkError(f"{method}: training rows reach {last:%Y-%m}, at or after the origin {origin:%Y-%m}")
+        self.audit.append({"method": method, "origin": f"{origin:%Y-%m}", "projects": int(panel[ID].nunique()),
+                           "rows": int(len(panel)), "last_month": None if last is None else f"{last:%Y-%m}",
+                           "unique_ids": sorted(map(str, panel[ID].unique()))})
+
+
+@dataclass
+class Output:
+    """One method's forecasts for one origin's windows (aligned with them) and its time."""
+
+    forecast: np.ndarray  # [N, H] values
+    fit_s: float
+    predict_s: float
+    trend_pred: np.ndarray | None = None  # [N] from a direction head, else derived from the forecast
+    level_pred: np.ndarray | None = None  # [N] from a level head
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------- baselines
+def make_method(name: str, ctx: Context):
+    """A fresh baseline forecaster (the interface of :mod:`tsfuse.baselines`) with the run's budgets."""
+    b = ctx.budgets
+    if name in ("AutoETS", "AutoTheta", "AutoARIMA"):
+        return make_baseline(name, ctx.task, n_jobs=b.stats_jobs)
+    if name == "lightgbm":
+        from tsfuse.baselines import lags
+
+        return lags.lightgbm(ctx.task, **b.lightgbm)
+    if name == "ens":
+        from tsfuse.baselines import MeanEnsemble
+
+        return MeanEnsemble([make_method(m, ctx) for m in ENS_MEMBERS])
+    if name in ("tft", "nhits"):
+        from tsfuse.baselines.neural import NHiTSBaseline, TFTBaseline
+
+        cls = TFTBaseline if name == "tft" else NHiTSBaseline
+        return cls(horizon=ctx.task.horizon, min_history=ctx.task.min_history, **b.neural)
+    return make_baseline(name, ctx.task)
+
+
+def run_baseline(name: str, ctx: Context, origin: pd.Timestamp, windows: WindowSet) -> Output:
+    method = make_method(name, ctx)
+    ctx.record_fit(name, origin, before(ctx.train_panel, origin))
+    result = forecast_windows(method, ctx.eval_panel, windows, ctx.train_panel)
+    info = {"n_fallback": getattr(method, "n_fallback", 0)} if hasattr(method, "n_fallback") else {}
+    return Output(result.forecasts, result.fit_seconds, result.predict_seconds, info=info)
+
+
+def ensemble_of(outputs: list[Output]) -> Output:
+    """``ens`` from its members' forecasts of the same windows (their fit / predict times added)."""
+    return Output(np.mean([o.forecast for o in outputs], axis=0), sum(o.fit_s for o in outputs),
+                  sum(o.predict_s for o in outputs), info={"from_members": list(ENS_MEMBERS)})
+
+
+# --------------------------------------------------------------------------- tsfuse
+def _align(windows: WindowSet, got: WindowSet) -> np.ndarray:
+    """Positions in ``got`` of each of ``windows`` (same projects and origin)."""
+    pos = {(str(u), str(o)): i for i, (u, o) in enumerate(zip(got.unique_id, got.origin.astype("datetime64[M]")))}
+    keys = [(str(u), str(o)) for u, o in zip(windows.unique_id, windows.origin.astype("datetime64[M]"))]
+    missing = [k for k in keys if k not in pos]
+    if missing or len(got) != len(windows):
+        raise BenchmarkError(f"tsfuse backtest windows differ from the benchmark windows: {len(got)} vs "
+                             f"{len(windows)}, missing {missing[:3]}")
+    return np.array([pos[k] for k in keys], dtype=np.int64)
+
+
+def _tsfuse_output(model, windows: WindowSet, got: WindowSet, out: dict, fit_s: float, predict_s: float) -> Output:
+    idx = _align(windows, got)
+    q = list(model.model_config.quantiles)
+    median = q.index(0.5) if 0.5 in q else len(q) // 2
+    return Output(out["quantiles"][idx, :, median], fit_s, predict_s,
+                  trend_pred=out["trend_proba"][idx].argmax(1), level_pred=out["level_proba"][idx].argmax(1),
+                  info={"training": model.info.get("training", {}), "trained_on": model.info.get("trained_on", {})})
+
+
+def pretrain(ctx: Context, origin: pd.Timestamp, name: str, text: bool = True):
+    """A global tsfuse model on the training panel's rows before ``origin``."""
+    from tsfuse.estimator import Forecaster
+
+    b = ctx.budgets
+    model_kw = dict(b.tsfuse_model)
+    if not text:
+        model_kw["text_model"] = None
+    train_panel = before(ctx.train_panel, origin)
+    ctx.record_fit(name, origin, train_panel)
+    return Forecaster.pretrain(train_panel, ctx.train_texts, ctx.task, preset=b.preset, before=origin,
+                               model=model_kw, train=dict(b.tsfuse_train),
+                               text_encoder=ctx.text_encoder if text else None)
+
+
+def run_tsfuse(name: str, ctx: Context, origin: pd.Timestamp, windows: WindowSet) -> Output:
+    """``tsfuse`` (value = p50, classes = argmax of its heads) and its variants:
+
+    - ``tsfuse-text-empty``: the same trained model, every evaluation README replaced by "";
+    - ``tsfuse-no-text-tower``: a model trained with ``text_model=None``;
+    - ``tsfuse-ft``: the trained model fine-tuned per evaluation project on its months before O.
+    """
+    key = ("tsfuse", f"{origin:%Y-%m}")
+    if name in ("tsfuse", "tsfuse-no-text-tower"):
+        t0 = time.perf_counter()
+        model = pretrain(ctx, origin, name, text=name == "tsfuse")
+        t1 = time.perf_counter()
+        got, out = model.backtest(ctx.eval_panel, [origin], ctx.eval_texts)
+        t2 = time.perf_counter()
+        if name == "tsfuse":
+            ctx.models[key] = (model, t1 - t0)
+        return _tsfuse_output(model, windows, got, out, t1 - t0, t2 - t1)
+    if key not in ctx.models:
+        raise BenchmarkError(f"{name} needs the tsfuse model of {origin:%Y-%m}: include tsfuse in --methods")
+    model, fit_s = ctx.models[key]
+    if name == "tsfuse-text-empty":
+        t0 = time.perf_counter()
+        got, out = model.backtest(ctx.eval_panel, [origin], dict.fromkeys(map(str, windows.unique_id), ""))
+        return _tsfuse_output(model, windows, got, out, 0.0, time.perf_counter() - t0)
+    if name == "tsfuse-ft":
+        return _finetune_each(model, fit_s, ctx, origin, windows)
+    raise BenchmarkError(f"unknown tsfuse variant {name!r}")
+
+
+def _finetune_each(model, pretrain_s: float, ctx: Context, origin: pd.Timestamp, windows: WindowSet) -> Output:
+    """Fine-tune a copy of ``model`` on each evaluation project's own months before ``origin``."""
+    H = ctx.task.horizon
+    forecast, trend, level = np.zeros((len(windows), H)), np.zeros(len(windows), np.int64), np.zeros(len(windows), np.int64)
+    fit_s = predict_s = 0.0
+    skipped = 0
+    for i, uid in enumerate(map(str, windows.unique_id)):
+        project = ctx.eval_panel[ctx.eval_panel[ID] == uid]
+        texts = {uid: ctx.eval_texts.get(uid, "")}
+        t0 = time.perf_counter()
+        history = before(project, origin)
+        ctx.record_fit(f"tsfuse-ft:{uid}", origin, history)
+        tuned = model.finetune(history, texts, **ctx.budgets.finetune)
+        t1 = time.perf_counter()
+        got, out = tuned.backtest(project, [origin], texts)
+        predict_s += time.perf_counter() - t1
+        fit_s += t1 - t0
+        skipped += bool(tuned.info.get("finetune", {}).get("skipped"))
+        one = _tsfuse_output(tuned, windows.subset(np.array([i])), got, out, 0, 0)
+        forecast[i], trend[i], level[i] = one.forecast[0], one.trend_pred[0], one.level_pred[0]
+    return Output(forecast, pretrain_s + fit_s, predict_s, trend, level,
+                  info={"finetune_seconds": fit_s, "pretrain_seconds": pretrain_s, "skipped": skipped})
+
+
+def runner(name: str) -> Callable[[str, Context, pd.Timestamp, WindowSet], Output]:
+    if name in BASELINE_METHODS:
+        return run_baseline
+    if name in (*TSFUSE_METHODS, *ABLATION_METHODS):
+        return run_tsfuse
+    raise BenchmarkError(f"unknown method {name!r}; choose from {list(ALL_METHODS)} (tsfuse-ft via --finetune)")

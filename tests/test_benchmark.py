@@ -1,0 +1,236 @@
+"""The benchmark runner (benchmarks/run.py): a quick end-to-end run, and cross-project runs on raw folders
+that must never train on an evaluation project."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks import run as bench
+from benchmarks.common import REPO, BenchmarkError, make_split, sha_order
+from benchmarks.report import fast_macro_f1
+from tsfuse.metrics import macro_f1
+
+QUALITY = ("mase_mean", "mase_median", "smape", "rmsle", "trend_f1", "trend_acc", "level_f1", "level_acc")
+
+
+def _finite_rows(results: dict) -> None:
+    for method, row in results.items():
+        for key in (*QUALITY, "fit_s", "predict_s"):
+            assert row[key] is not None and math.isfinite(row[key]), (method, key, row[key])
+        assert row["windows"] > 0 and row["projects"] > 0
+
+
+# ------------------------------------------------------------------------- quick run
+@pytest.mark.slow
+def test_quick_run_end_to_end(tmp_path):
+    # a fresh interpreter, as a user runs it: run.py sets OMP_WAIT_POLICY=PASSIVE before torch / LightGBM
+    # load OpenMP (set after that, in this test process, LightGBM and torch spin-wait: 4x slower on 2 cores)
+    proc = subprocess.run([sys.executable, "benchmarks/run.py", "--quick", "--out", str(tmp_path)], cwd=REPO,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "wrote" in proc.stdout and "tsfuse" in proc.stdout
+    stem = "oss-activity-in-corpus"
+    for suffix in (".md", ".json", "-horizon.png", "-windows.csv.gz"):
+        assert (tmp_path / f"{stem}{suffix}").stat().st_size > 0, suffix
+    report = json.loads((tmp_path / f"{stem}.json").read_text())
+    assert list(report["results"]) == list(bench.ALL_METHODS)  # every method, same windows
+    _finite_rows(report["results"])
+    assert {r["windows"] for r in report["results"].values()} == {sum(report["windows_per_origin"].values())}
+    assert report["origins"] == ["2023-04"] and report["quick"] and report["seed"] == 0
+    assert report["command"].startswith("python benchmarks/run.py --quick")
+    for pkg in ("torch", "lightning", "pandas", "statsforecast", "lightgbm", "pytorch-forecasting", "tsfuse"):
+        assert report["versions"][pkg] != "not installed"
+    assert report["machine"]["cpu_count"] >= 1
+    assert set(report["verdict"]) == set(QUALITY)
+    assert set(report["text_ablation"]) == {"tsfuse-text-empty", "tsfuse-no-text-tower"}
+    for d in report["text_ablation"].values():
+        for key in ("mase", "trend_f1", "level_f1"):
+            mean, lo, hi = d[key]
+            assert lo <= mean + 1e-9 and mean <= hi + 1e-9
+    _finite_rows(report["text_ablation_rows"])
+    curves = report["per_horizon"]["tsfuse"]
+    assert len(curves["mae"]) == len(curves["mase"]) == 6
+    windows = pd.read_csv(tmp_path / f"{stem}-windows.csv.gz")
+    assert set(windows["method"]) == set(bench.ALL_METHODS) | {"tsfuse-text-empty", "tsfuse-no-text-tower"}
+    md = (tmp_path / f"{stem}.md").read_text()
+    assert "QUICK RUN" in md and "Text ablation" in md and "beats the best baseline" in md
+    assert all(a["last_month"] < "2023-04" for a in report["training_audit"])
+
+
+# -------------------------------------------------------------------- raw folders
+def _write_raw(folder, projects: list[str], seed: int) -> None:
+    """A tiny oss-activity raw export: commits 2019-01 .. 2024-12, snapshot 2025-01-20."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    (folder / "readmes").mkdir()
+    commits, tags = [], []
+    months = pd.date_range("2019-01-01", "2024-12-01", freq="MS")
+    for k, project in enumerate(projects):
+        level = 5 + 10 * k
+        for i, m in enumerate(months):
+            for j in range(int(rng.poisson(level * (1 + 0.3 * np.sin(i / 4))))):
+                when = m + pd.Timedelta(days=int(rng.integers(0, 27)), hours=int(rng.integers(0, 23)))
+                stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+                commits.append({"project": project, "sha": f"{k:02d}{i:03d}{j:07d}", "authored_at": stamp,
+                                "committed_at": stamp, "author_id": f"a{int(rng.integers(0, 6)):011d}",
+                                "is_merge": int(rng.random() < 0.1), "files_changed": 1,
+                                "insertions": int(rng.integers(1, 50)), "deletions": int(rng.integers(0, 20))})
+            if i % 6 == 0:
+                tags.append({"project": project, "tag": f"v{i}", "tagged_at": m.strftime("%Y-%m-15T00:00:00Z")})
+        (folder / "readmes" / f"{project.replace('/', '__')}.txt").write_text(
+            f"# {project}\n\nA small library for parsing things, number {k}.\n", encoding="utf-8")
+    for name, rows in (("commits.csv.gz", commits), ("tags.csv.gz", tags)):
+        with gzip.open(folder / name, "wt", encoding="utf-8") as fh:
+            pd.DataFrame(rows).to_csv(fh, index=False)
+    pd.DataFrame({"project": projects, "snapshot_taken_approx": "2025-01-20T00:00:00Z",
+                  "main_language": "Python", "language_group": "python"}).to_csv(folder / "projects.csv", index=False)
+
+
+@pytest.fixture(scope="module")
+def raw_dirs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("raw")
+    train = [f"train-org/lib{i}" for i in range(4)]
+    test = [f"eval-org/app{i}" for i in range(3)]
+    _write_raw(root / "train", train, seed=1)
+    _write_raw(root / "eval", test, seed=2)
+    _write_raw(root / "overlap", [test[0], "other-org/tool"], seed=3)
+    return root, train, test
+
+
+def _spy(monkeypatch, seen: list) -> None:
+    """Record the projects and last month of every panel a global method is trained on."""
+    from tsfuse.baselines.lags import LagForecaster
+    from tsfuse.baselines.neural import _NeuralBaseline
+    from tsfuse.estimator import Forecaster
+
+    def note(who, panel, cutoff):
+        seen.append((who, set(panel["unique_id"].astype(str)), pd.Timestamp(panel["ds"].max()), pd.Timestamp(cutoff)))
+
+    original_pretrain = Forecaster.pretrain.__func__
+
+    def pretrain(cls, panel, texts, task, **kw):
+        note("tsfuse", panel, kw["before"])
+        assert set(texts) <= set(panel["unique_id"]), "README texts of projects outside the training panel"
+        return original_pretrain(cls, panel, texts, task, **kw)
+
+    monkeypatch.setattr(Forecaster, "pretrain", classmethod(pretrain))
+    for cls in (LagForecaster, _NeuralBaseline):
+        original = cls.fit
+
+        def fit(self, train_panel, cutoff, _original=original):
+            note(type(self).__name__, train_panel, cutoff)
+            return _original(self, train_panel, cutoff)
+
+        monkeypatch.setattr(cls, "fit", fit)
+
+
+@pytest.mark.slow
+def test_train_dir_eval_dir_never_trains_on_eval_projects(raw_dirs, tmp_path, monkeypatch):
+    root, train, test = raw_dirs
+    seen: list = []
+    _spy(monkeypatch, seen)
+    code = bench.main(["--train-dir", str(root / "train"), "--eval-dir", str(root / "eval"), "--quick",
+                       "--methods", "naive,ridge,tft,tsfuse", "--out", str(tmp_path)])
+    assert code == 0
+    report = json.loads((tmp_path / "oss-activity-cross-project-dirs.json").read_text())
+    _finite_rows(report["results"])
+    assert report["mode"] == "cross-project"
+    assert report["leak_check"]["global_fits"] == 5  # naive, ridge, tft, tsfuse, tsfuse without text tower
+    assert report["projects"] == {"train": len(train), "eval": len(test)}
+    assert all(r["projects"] == len(test) for r in report["results"].values())
+    # the spies saw every global fit: ridge, tft, tsfuse and tsfuse without text tower (the text ablation)
+    assert sorted(w for w, *_ in seen) == ["LagForecaster", "TFTBaseline", "tsfuse", "tsfuse"]
+    for who, ids, last, cutoff in seen:
+        assert ids <= set(train) and not ids & set(test), who
+        assert last < cutoff, who
+
+
+def test_overlapping_folders_are_refused(raw_dirs, tmp_path):
+    root, _, test = raw_dirs
+    with pytest.raises(BenchmarkError, match="both") as info:
+        bench.main(["--train-dir", str(root / "overlap"), "--eval-dir", str(root / "eval"), "--quick",
+                    "--methods", "naive", "--out", str(tmp_path)])
+    assert test[0] in str(info.value)
+    with pytest.raises(BenchmarkError, match="both"):
+        bench.main(["--train-dir", str(root / "eval"), "--eval-dir", str(root / "eval"), "--quick",
+                    "--methods", "naive", "--out", str(tmp_path)])
+    assert not list(tmp_path.iterdir())  # refused before anything ran
+
+
+# --------------------------------------------------------------------------- pieces
+def test_split_rule_and_committed_splits():
+    ids = [f"org/p{i}" for i in range(23)]
+    split = make_split(ids)
+    order = sha_order(ids)
+    assert split["eval"] == sorted(order[4::5]) and len(split["train"]) + len(split["eval"]) == 23
+    assert not set(split["train"]) & set(split["eval"])
+    from benchmarks.common import SPLITS_DIR
+
+    for path in SPLITS_DIR.glob("*.json"):
+        committed = json.loads(path.read_text())
+        again = make_split(committed["train"] + committed["eval"])
+        assert (again["train"], again["eval"]) == (committed["train"], committed["eval"]), path
+
+
+def test_fast_macro_f1_matches_scikit_learn():
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n, k = int(rng.integers(1, 40)), int(rng.integers(1, 6))
+        true, pred = rng.integers(0, k, n), rng.integers(0, k, n)
+        assert fast_macro_f1(true, pred, 5) == pytest.approx(macro_f1(true, pred), abs=1e-12)
+
+
+def test_unknown_method_is_refused(tmp_path):
+    with pytest.raises(BenchmarkError, match="unknown method"):
+        bench.main(["--quick", "--methods", "naive,prophet", "--out", str(tmp_path)])
+
+
+@pytest.mark.slow
+def test_finetune_and_transfer_use_only_the_projects_own_past(raw_dirs, tmp_path, monkeypatch):
+    from tsfuse.estimator import Forecaster
+
+    root, train, test = raw_dirs
+    seen: list = []
+    _spy(monkeypatch, seen)
+    tuned: list = []
+    original = Forecaster.finetune
+
+    def finetune(self, panel, texts=None, **kw):
+        tuned.append((set(panel["unique_id"]), pd.Timestamp(panel["ds"].max())))
+        return original(self, panel, texts, **kw)
+
+    monkeypatch.setattr(Forecaster, "finetune", finetune)
+    code = bench.main(["--train-dir", str(root / "train"), "--eval-dir", str(root / "eval"), "--quick",
+                       "--methods", "naive,tsfuse", "--finetune", "--transfer", "--no-ablation", "--out", str(tmp_path)])
+    assert code == 0
+    report = json.loads((tmp_path / "oss-activity-cross-project-dirs.json").read_text())
+    _finite_rows(report["results"])
+    assert list(report["results"]) == ["naive", "tsfuse", "tsfuse-ft"]
+    summary = report["transfer"]["summary"]
+    for variant in ("global", "fine-tuned", "alone"):
+        assert summary[variant]["full"]["windows"] == len(test)
+        assert math.isfinite(summary[variant]["full"]["mase_mean"])
+    assert summary["alone"]["short"]["windows"] is None  # 12 months: nothing to train on alone
+    assert summary["fine-tuned"]["short"]["finetune_skipped"] == len(test)
+    origin = pd.Timestamp("2023-04-01")
+    # global pretraining: training projects only; per-project training: one evaluation project's months before O
+    assert [ids for who, ids, *_ in seen if ids & set(test)] and all(
+        ids <= set(train) or len(ids) == 1 for who, ids, *_ in seen)
+    assert all(last < origin for *_, last, _ in seen)
+    assert tuned and all(len(ids) == 1 and ids <= set(test) and last < origin for ids, last in tuned)
+
+
+@pytest.mark.parametrize("corpus", ["oss-activity", "opendigger"])
+def test_deterministic_baselines_reproduce_the_reference(corpus, tmp_path):
+    assert bench.main(["--corpus", corpus, "--methods", "naive,seasonal_naive,mean3", "--out", str(tmp_path)]) == 0
+    check = json.loads((tmp_path / f"{corpus}-in-corpus.json").read_text())["reference_check"]
+    assert set(check) == {"windows", "trend classes", "level classes", "naive", "seasonal_naive", "mean3"}
+    assert all(c["ok"] for c in check.values()), check
