@@ -33,6 +33,10 @@ class ModelConfig:
     text_proj_size: int = 32
     fusion_size: int = 64
     quantiles: tuple[float, ...] = QUANTILES
+    # The task's label rules (set from the TaskSpec when training): the class heads start from
+    # the classes the value forecast implies under these rules and learn a correction.
+    trend_tau: float = 0.2
+    level_edges: tuple[float, ...] = (1.0, 10.0, 50.0, 200.0)
 
     def __post_init__(self) -> None:
         if self.temporal not in ("lstm", "transformer"):
@@ -65,7 +69,7 @@ class TrainConfig:
     val_months: int = 6  # the latest origins held out for early stopping
     stride: int = 1  # take every stride-th origin as a training window
     loss_weights: tuple[float, float, float] = (1.0, 0.3, 0.3)  # value, trend, level
-    class_weights: Literal["balanced", "none"] = "balanced"
+    class_weights: Literal["balanced", "sqrt", "none"] = "balanced"
     label_smoothing: float = 0.05
     seed: int = 0
     num_workers: int = 0

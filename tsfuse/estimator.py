@@ -102,7 +102,7 @@ class Forecaster:
         model_cfg = chosen.model
         if "covariates" not in (model or {}):
             model_cfg = replace(model_cfg, covariates=tuple(covariate_columns(panel)))
-        model_cfg = replace(model_cfg, horizon=task.horizon)
+        model_cfg = replace(model_cfg, horizon=task.horizon, trend_tau=task.tau, level_edges=tuple(task.level_edges))
         if model_cfg.text_model:
             if text_encoder is None:
                 from tsfuse.text import TextEncoder
@@ -125,9 +125,9 @@ class Forecaster:
         return est
 
     def _set_class_weights(self, arrays: dict[str, np.ndarray]) -> None:
-        if self.train_config.class_weights == "balanced":
-            self.module.trend_weights.copy_(balanced_class_weights(arrays["trend"], len(TREND_CLASSES)))
-            self.module.level_weights.copy_(balanced_class_weights(arrays["level"], N_LEVELS))
+        power = {"balanced": 1.0, "sqrt": 0.5, "none": 0.0}[self.train_config.class_weights]
+        self.module.trend_weights.copy_(balanced_class_weights(arrays["trend"], len(TREND_CLASSES), power))
+        self.module.level_weights.copy_(balanced_class_weights(arrays["level"], N_LEVELS, power))
 
     def finetune(self, panel: pd.DataFrame, texts: dict[str, str] | None = None, *,
                  freeze_epochs: int | None = None, max_epochs: int | None = None,
@@ -207,8 +207,17 @@ class Forecaster:
             return {"quantiles": np.zeros((0, h, q)), "trend_proba": np.zeros((0, 3)), "level_proba": np.zeros((0, 5))}
         raw = self._raw_outputs(windows, texts)
         quantiles = np.clip(np.expm1(raw["quantiles"] + raw["log_scale"][:, None, None]), 0, None)
-        softmax = lambda x: torch.softmax(torch.from_numpy(x), -1).numpy()  # noqa: E731
-        return {"quantiles": quantiles, "trend_proba": softmax(raw["trend"]), "level_proba": softmax(raw["level"])}
+        return {"quantiles": quantiles,
+                "trend_proba": self._class_proba(raw["trend"], self.module.trend_weights),
+                "level_proba": self._class_proba(raw["level"], self.module.level_weights)}
+
+    @staticmethod
+    def _class_proba(logits: np.ndarray, class_weights: torch.Tensor) -> np.ndarray:
+        """Probabilities under the data's own class frequencies: a head trained with class weights
+        w_k learns p(k|x) * w_k (up to normalisation), so log w_k is subtracted (post-hoc logit
+        adjustment) before the softmax."""
+        adjusted = torch.from_numpy(logits) - torch.log(class_weights)
+        return torch.softmax(adjusted, -1).numpy()
 
     def backtest(self, panel: pd.DataFrame, origins, texts: dict[str, str] | None = None
                  ) -> tuple[WindowSet, dict[str, np.ndarray]]:

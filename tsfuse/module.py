@@ -20,13 +20,14 @@ def pinball_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
     return (loss * m).sum() / (m.sum() * len(quantiles)).clamp_min(1.0)
 
 
-def balanced_class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
-    """n / (k * count) per class (scikit-learn's 'balanced'); classes never seen get weight 1."""
+def balanced_class_weights(labels: np.ndarray, n_classes: int, power: float = 1.0) -> torch.Tensor:
+    """(n / (k * count)) ** power per class (power 1: scikit-learn's 'balanced', 0.5: 'sqrt');
+    classes never seen get weight 1."""
     labels = labels[labels >= 0]
     counts = np.bincount(labels, minlength=n_classes).astype(float)
     seen = counts > 0
     weights = np.ones(n_classes)
-    weights[seen] = len(labels) / (seen.sum() * counts[seen])
+    weights[seen] = (len(labels) / (seen.sum() * counts[seen])) ** power
     return torch.tensor(weights, dtype=torch.float32)
 
 

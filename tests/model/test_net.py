@@ -63,3 +63,21 @@ def test_config_rejects_bad_values():
         ModelConfig(context_length=6)
     with pytest.raises(ValueError, match="unknown ModelConfig"):
         ModelConfig.from_dict({"hidden": 3})
+
+
+def test_implied_class_probabilities_follow_the_benchmark_rules():
+    from tsfuse.nn.net import implied_class_log_probs
+
+    # log_scale = log1p(20); history flat at 20/month; forecasts: collapse, same, surge
+    log_scale = torch.log1p(torch.tensor(20.0))
+    medians = torch.log1p(torch.tensor([0.5, 20.0, 300.0])) - log_scale
+    q = medians.view(3, 1, 1).expand(3, 6, 3).clone()
+    q[..., 0] -= 0.01
+    q[..., 2] += 0.01  # a very narrow band: the classes are (almost) certain
+    batch = {"static": log_scale.repeat(3, 1), "series": torch.zeros(3, 24, 4)}
+    trend, level = implied_class_log_probs(q, batch, 0.2, torch.log1p(torch.tensor([1.0, 10, 50, 200])),
+                                           torch.tensor(0.5413))
+    assert torch.allclose(trend.exp().sum(-1), torch.ones(3), atol=1e-3)
+    assert torch.allclose(level.exp().sum(-1), torch.ones(3), atol=1e-3)
+    assert trend.argmax(-1).tolist() == [0, 1, 2]  # down, flat, up
+    assert level.argmax(-1).tolist() == [0, 2, 4]  # <1, 10-<50, >=200

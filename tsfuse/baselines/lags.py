@@ -33,8 +33,8 @@ def lag_features(windows: WindowSet, n_lags: int, n_cov_lags: int) -> tuple[np.n
     """Feature matrix ``[N, F]`` and level ``[N]`` (log1p of the recent mean) of windows.
 
     Features: the last ``n_lags`` log1p targets minus the level (NaN before the series
-    starts), the level itself, the 3- and 6-month means and the share of zero months relative
-    to it, log1p(age), the calendar month of the origin; per covariate its signed-log 12-month
+    starts), the level itself, log1p of the 3- and 6-month means minus the level, the share of
+    zero months in the last 12, log1p(age), the calendar month of the origin; per covariate its signed-log 12-month
     level and its last ``n_cov_lags`` signed-log values minus that level.
     """
     mask = windows.mask
