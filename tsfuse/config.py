@@ -68,6 +68,7 @@ class TrainConfig:
     patience: int = 5
     val_months: int = 6  # the latest origins held out for early stopping
     stride: int = 1  # take every stride-th origin as a training window
+    refit: bool = True  # after early stopping, retrain on all windows (validation ones too) for the best epoch count
     loss_weights: tuple[float, float, float] = (1.0, 0.3, 0.3)  # value, trend, level
     class_weights: Literal["balanced", "sqrt", "none"] = "balanced"
     label_smoothing: float = 0.05

@@ -119,10 +119,22 @@ class Forecaster:
         train_arr, val_arr = est._inputs(train_w, est.texts), est._inputs(val_w, est.texts)
         est._set_class_weights(train_arr)
         history = run_training(est.module, train_arr, val_arr, train_cfg)
+        if train_cfg.refit and history["best_epoch"] is not None and len(val_w):
+            est._refit_all(windows, history["best_epoch"] + 1)
+            history["refit_epochs"] = history["best_epoch"] + 1
         est.info = {"trained_on": {"projects": int(panel[ID].nunique()), "windows": len(windows),
                                    "before": None if before is None else str(pd.Timestamp(before).date())},
                     "training": history}
         return est
+
+    def _refit_all(self, windows: WindowSet, epochs: int) -> None:
+        """Retrain from the same initial weights on every window, the latest (validation) ones
+        included, for the epoch count early stopping chose: the model then knows the newest months."""
+        torch.manual_seed(self.train_config.seed)
+        self.module = TsfuseModule(self.model_config, self.train_config)
+        arrays = self._inputs(windows, self.texts)
+        self._set_class_weights(arrays)
+        run_training(self.module, arrays, None, self.train_config, max_epochs=epochs, warn_without_val=False)
 
     def _set_class_weights(self, arrays: dict[str, np.ndarray]) -> None:
         power = {"balanced": 1.0, "sqrt": 0.5, "none": 0.0}[self.train_config.class_weights]
@@ -318,8 +330,10 @@ class Forecaster:
 
     # --------------------------------------------------------- persistence
     def save(self, directory: str | Path) -> Path:
-        """Save as safetensors + JSON (atomic; no pickle). The text encoder is stored by name only."""
-        extra = {TEXTS_FILE: json.dumps(self.texts, sort_keys=True).encode()}
+        """Save as safetensors + JSON (atomic; no pickle). The text encoder is stored by name only;
+        README texts are kept only for the projects of the fitted history (not the training corpus)."""
+        kept = {} if self.history is None else {u: self.texts[u] for u in self.history[ID].unique() if u in self.texts}
+        extra = {TEXTS_FILE: json.dumps(kept, sort_keys=True).encode()}
         if self.history is not None:
             extra[HISTORY_FILE] = self.history.to_csv(index=False, date_format="%Y-%m-%d").encode()
         config = {"tsfuse_version": __version__, "model": self.model_config.to_dict(),

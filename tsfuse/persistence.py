@@ -47,6 +47,7 @@ def save_model(directory: str | Path, state: dict[str, torch.Tensor], config: di
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **config,
             "sha256": {name: _sha256(tmp / name) for name in files}}
     (tmp / CONFIG_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
+    _default_permissions(tmp)
     if directory.exists():
         old = directory.with_name(f".{directory.name}.old")
         os.replace(directory, old)
@@ -57,6 +58,15 @@ def save_model(directory: str | Path, state: dict[str, torch.Tensor], config: di
     else:
         os.replace(tmp, directory)
     return directory
+
+
+def _default_permissions(folder: Path) -> None:
+    """mkdtemp makes a private folder; give the model folder the usual umask-based permissions."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(folder, 0o777 & ~umask)
+    for f in folder.iterdir():
+        os.chmod(f, 0o666 & ~umask)
 
 
 def load_model(directory: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, bytes]]:

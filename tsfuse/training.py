@@ -79,7 +79,7 @@ def _logger(cfg: TrainConfig, log_dir: Path):
 
 def run_training(module: TsfuseModule, train: dict[str, np.ndarray], val: dict[str, np.ndarray] | None,
                  cfg: TrainConfig, *, max_epochs: int | None = None, extra_callbacks: list | None = None,
-                 trainer_kwargs: dict | None = None) -> dict:
+                 trainer_kwargs: dict | None = None, warn_without_val: bool = True) -> dict:
     """Train ``module`` in place, restoring the best validation checkpoint. Returns a small history.
 
     Logs and checkpoints go to ``cfg.log_dir``; without one, to a temporary folder that is
@@ -88,12 +88,13 @@ def run_training(module: TsfuseModule, train: dict[str, np.ndarray], val: dict[s
     with contextlib.ExitStack() as stack:
         log_dir = Path(cfg.log_dir) if cfg.log_dir else Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix="tsfuse-")))
-        history = _fit(module, train, val, cfg, log_dir, max_epochs, extra_callbacks, trainer_kwargs)
+        history = _fit(module, train, val, cfg, log_dir, max_epochs, extra_callbacks, trainer_kwargs,
+                       warn_without_val)
     history["log_dir"] = cfg.log_dir
     return history
 
 
-def _fit(module, train, val, cfg, log_dir, max_epochs, extra_callbacks, trainer_kwargs) -> dict:
+def _fit(module, train, val, cfg, log_dir, max_epochs, extra_callbacks, trainer_kwargs, warn_without_val) -> dict:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     callbacks = list(extra_callbacks or [])
     has_val = val is not None and len(val["series"]) > 0
@@ -102,7 +103,7 @@ def _fit(module, train, val, cfg, log_dir, max_epochs, extra_callbacks, trainer_
         checkpoint = ModelCheckpoint(dirpath=log_dir / "checkpoints", monitor="val_loss", mode="min",
                                      save_top_k=1, save_last=True)
         callbacks += [EarlyStopping(monitor="val_loss", patience=cfg.patience, mode="min"), checkpoint]
-    else:
+    elif warn_without_val:
         log.warning("no validation windows: training runs all %s epochs without early stopping",
                     max_epochs or cfg.max_epochs)
     for name in LIGHTNING_LOGGERS:
@@ -116,9 +117,9 @@ def _fit(module, train, val, cfg, log_dir, max_epochs, extra_callbacks, trainer_
     train_loader = make_loader(train, cfg.batch_size, shuffle=True, seed=cfg.seed, num_workers=cfg.num_workers)
     val_loader = make_loader(val, cfg.batch_size, shuffle=False) if has_val else None
     trainer.fit(module, train_loader, val_loader)
-    best = None
+    best, best_epoch = None, None
     if checkpoint is not None and checkpoint.best_model_path:
-        state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
-        module.load_state_dict(state)
-        best = float(checkpoint.best_model_score)
-    return {"epochs": trainer.current_epoch, "best_val_loss": best}
+        saved = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)
+        module.load_state_dict(saved["state_dict"])
+        best, best_epoch = float(checkpoint.best_model_score), int(saved["epoch"])
+    return {"epochs": trainer.current_epoch, "best_epoch": best_epoch, "best_val_loss": best}

@@ -129,3 +129,12 @@ def test_load_pretrained_encoder_reports_matched_and_missing_keys(global_model, 
     assert report["matched"] and any("l1" in k for k in report["missing"])
     with pytest.raises(ValueError, match="does not match"):
         other.load_pretrained_encoder(path, strict=True)
+
+
+def test_refit_retrains_on_every_window_for_the_chosen_epochs(panel, task, global_model):
+    training = global_model.info["training"]
+    assert training["refit_epochs"] == training["best_epoch"] + 1
+    no_refit = Forecaster.pretrain(panel, {}, task, preset="light", model=TINY_MODEL,
+                                   train={**TINY_TRAIN, "refit": False})
+    assert "refit_epochs" not in no_refit.info["training"]
+    assert not np.allclose(no_refit.predict(panel).p50, global_model.predict(panel).p50)
