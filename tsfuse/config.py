@@ -80,6 +80,7 @@ class TrainConfig:
     freeze_epochs: int = 2  # fine-tuning: epochs with the temporal tower frozen
     finetune_lr: float = 5e-4
     finetune_max_epochs: int = 15
+    finetune_batch_size: int = 32  # one project has few windows: small batches give enough steps
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -152,7 +152,8 @@ class Forecaster:
         as is and a warning says so.
         """
         panel = validate_panel(panel)
-        cfg = replace(self.train_config, lr=lr or self.train_config.finetune_lr)
+        cfg = replace(self.train_config, lr=lr or self.train_config.finetune_lr,
+                      batch_size=self.train_config.finetune_batch_size)
         tuned = Forecaster(self.model_config, self.task, cfg, state=self.module.state_dict(),
                            history=panel, texts={**self.texts, **(texts or {})},
                            info=copy.deepcopy(self.info), text_encoder=self._encoder)

@@ -108,14 +108,15 @@ def _fit(module, train, val, cfg, log_dir, max_epochs, extra_callbacks, trainer_
                     max_epochs or cfg.max_epochs)
     for name in LIGHTNING_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    train_loader = make_loader(train, cfg.batch_size, shuffle=True, seed=cfg.seed, num_workers=cfg.num_workers)
+    val_loader = make_loader(val, cfg.batch_size, shuffle=False) if has_val else None
     trainer = pl.Trainer(
         max_epochs=max_epochs or cfg.max_epochs, accelerator="cpu", devices=1,
+        log_every_n_steps=max(1, min(50, len(train_loader))),
         gradient_clip_val=cfg.gradient_clip_val, callbacks=callbacks, logger=_logger(cfg, log_dir),
         enable_progress_bar=cfg.progress_bar, enable_checkpointing=has_val, enable_model_summary=False,
         deterministic=True, default_root_dir=str(log_dir), **(trainer_kwargs or {}),
     )
-    train_loader = make_loader(train, cfg.batch_size, shuffle=True, seed=cfg.seed, num_workers=cfg.num_workers)
-    val_loader = make_loader(val, cfg.batch_size, shuffle=False) if has_val else None
     trainer.fit(module, train_loader, val_loader)
     best, best_epoch = None, None
     if checkpoint is not None and checkpoint.best_model_path:
