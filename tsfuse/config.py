@@ -8,16 +8,23 @@ from typing import Any, Literal
 QUANTILES = (0.1, 0.5, 0.9)
 
 
-def _from_dict(cls, data: dict[str, Any]):
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(known)}")
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+class DictConfig:
+    """``to_dict`` / ``from_dict`` for the config dataclasses (JSON round trip; unknown keys refused)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(known)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(DictConfig):
     """Architecture of the trainable network and the name of the frozen text encoder."""
 
     covariates: tuple[str, ...] = ()
@@ -46,16 +53,9 @@ class ModelConfig:
         if self.temporal == "transformer" and self.hidden_size % self.num_heads:
             raise ValueError(f"hidden_size {self.hidden_size} must be divisible by num_heads {self.num_heads}")
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
-        return _from_dict(cls, data)
-
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(DictConfig):
     """How the network is trained (Lightning Trainer and optimiser settings)."""
 
     max_epochs: int = 30
@@ -81,13 +81,6 @@ class TrainConfig:
     finetune_lr: float = 5e-4
     finetune_max_epochs: int = 15
     finetune_batch_size: int = 32  # one project has few windows: small batches give enough steps
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        return _from_dict(cls, data)
 
 
 @dataclass(frozen=True)
