@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import tempfile
+import warnings
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 # Lightning announces devices and tips on every Trainer at INFO level; tsfuse's own progress
 # bar and logs say what matters.
 LIGHTNING_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.accelerators.cuda")
+# Lightning 2.6 on torch >= 2.10 warns about its own use of torch's pytree API; nothing a user can act on.
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
 
 MODEL_INPUTS = ("series", "static", "text", "text_present", "target", "target_mask", "trend", "level")
 
@@ -112,7 +115,7 @@ def _fit(module, train, val, cfg, log_dir, max_epochs, extra_callbacks, trainer_
     val_loader = make_loader(val, cfg.batch_size, shuffle=False) if has_val else None
     trainer = pl.Trainer(
         max_epochs=max_epochs or cfg.max_epochs, accelerator="cpu", devices=1,
-        log_every_n_steps=max(1, min(50, len(train_loader))),
+        log_every_n_steps=max(1, min(50, len(train_loader))), limit_val_batches=1.0 if has_val else 0,
         gradient_clip_val=cfg.gradient_clip_val, callbacks=callbacks, logger=_logger(cfg, log_dir),
         enable_progress_bar=cfg.progress_bar, enable_checkpointing=has_val, enable_model_summary=False,
         deterministic=True, default_root_dir=str(log_dir), **(trainer_kwargs or {}),
