@@ -138,3 +138,19 @@ def test_refit_retrains_on_every_window_for_the_chosen_epochs(panel, task, globa
                                    train={**TINY_TRAIN, "refit": False})
     assert "refit_epochs" not in no_refit.info["training"]
     assert not np.allclose(no_refit.predict(panel).p50, global_model.predict(panel).p50)
+
+
+@pytest.mark.parametrize("frame, readme, error, message", [
+    (pd.DataFrame(columns=["ds", "y"]), "", tsfuse.PanelError, "the panel is empty"),
+    (pd.DataFrame({"month": pd.date_range("2020-01-01", periods=30, freq="MS"), "y": 1.0}), "",
+     tsfuse.PanelError, r"missing column\(s\) \['ds'\]"),
+    (pd.DataFrame({"ds": pd.date_range("2020-01-01", periods=30, freq="D"), "y": 1.0}), "",
+     tsfuse.PanelError, "must hold month starts"),
+    ([1, 2, 3], "", TypeError, "must be a pandas DataFrame"),
+    (pd.DataFrame({"ds": pd.date_range("2020-01-01", periods=30, freq="MS"), "y": 1.0}), 123,
+     TypeError, "readme_text must be a str"),
+])
+def test_fit_rejects_bad_input_clearly(frame, readme, error, message, global_model, tmp_path):
+    path = global_model.save(tmp_path / "pre")
+    with pytest.raises(error, match=message):
+        tsfuse.fit(frame, readme, pretrained=str(path))
