@@ -8,7 +8,7 @@ from months O..O+H-1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -82,8 +82,8 @@ def make_windows(
         [np.datetime64(pd.Timestamp(o), "M").astype(np.int64) for o in origins])
     cutoff = None if before is None else np.datetime64(pd.Timestamp(before), "M").astype(np.int64)
 
-    rows: list[tuple[str, int, int]] = []  # (id, start offset in the arrays, position of origin)
-    ys, covs, starts = [], [], []
+    rows: list[tuple[str, int, int, int, int]] = []  # (id, offset in the arrays, origin position, first month, length)
+    ys, covs = [], []
     offset = 0
     for uid, g in df.groupby(ID, sort=True):
         months = _month_index(g[DS])
@@ -103,15 +103,14 @@ def make_windows(
                 continue
             if pos > n:  # an origin beyond the month after the data: nothing to forecast from
                 continue
-            rows.append((str(uid), offset, int(pos)))
-        starts.append(first)
+            rows.append((str(uid), offset, int(pos), int(first), n))
         offset += n
     y_all = np.concatenate(ys) if ys else np.zeros(0)
     c_all = np.concatenate(covs) if covs else np.zeros((0, len(cov_names)))
-    return _assemble(rows, y_all, c_all, cov_names, df, L, H, task)
+    return _assemble(rows, y_all, c_all, cov_names, L, H, task)
 
 
-def _assemble(rows, y_all, c_all, cov_names, df, L, H, task) -> WindowSet:
+def _assemble(rows, y_all, c_all, cov_names, L, H, task) -> WindowSet:
     N, C = len(rows), len(cov_names)
     history = np.zeros((N, L))
     mask = np.zeros((N, L))
@@ -120,22 +119,18 @@ def _assemble(rows, y_all, c_all, cov_names, df, L, H, task) -> WindowSet:
     age = np.zeros(N, np.int64)
     scale = np.zeros(N)
     origin = np.zeros(N, "datetime64[M]")
-    first_month = df.groupby(ID, sort=True)[DS].min()
-    first_index = {str(k): np.datetime64(v, "M") for k, v in first_month.items()}
-    n_of = df.groupby(ID, sort=True).size()
-    length = {str(k): int(v) for k, v in n_of.items()}
-    for i, (uid, off, pos) in enumerate(rows):
+    for i, (uid, off, pos, first, n) in enumerate(rows):
         lo = max(0, pos - L)
         k = pos - lo
         history[i, L - k:] = y_all[off + lo: off + pos]
         mask[i, L - k:] = 1.0
         cov[i, L - k:] = c_all[off + lo: off + pos]
-        avail = min(H, length[uid] - pos)
+        avail = min(H, n - pos)
         if avail > 0:
             target[i, :avail] = y_all[off + pos: off + pos + avail]
         age[i] = pos
         scale[i] = y_all[off + max(0, pos - SCALE_MONTHS): off + pos].mean()
-        origin[i] = first_index[uid] + pos
+        origin[i] = np.datetime64(first + pos, "M")
     observed = ~np.isnan(target[:, :3]).any(axis=1)
     trend = np.full(N, -1, np.int64)
     level = np.full(N, -1, np.int64)
@@ -153,13 +148,3 @@ def forecast_origin(panel: pd.DataFrame) -> dict[str, pd.Timestamp]:
     """Per project, the month after its last month: where a forecast of the future starts."""
     last = panel.groupby(ID)[DS].max()
     return {str(k): v + pd.offsets.MonthBegin(1) for k, v in last.items()}
-
-
-def concat_windows(parts: Iterable[WindowSet]) -> WindowSet:
-    """Stack several WindowSets with the same covariates and context length."""
-    parts = list(parts)
-    names = parts[0].covariate_names
-    if any(p.covariate_names != names for p in parts):
-        raise ValueError("cannot stack windows with different covariates")
-    return WindowSet(**{k: (names if k == "covariate_names" else np.concatenate([getattr(p, k) for p in parts]))
-                        for k in parts[0].__dict__})
