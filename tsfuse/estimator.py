@@ -18,7 +18,7 @@ from tsfuse import __version__
 from tsfuse.config import ModelConfig, TrainConfig, get_preset
 from tsfuse.data.schema import DS, ID, covariate_columns, validate_panel
 from tsfuse.data.tasks import N_LEVELS, TREND_CLASSES, TaskSpec
-from tsfuse.data.windows import WindowSet, make_windows
+from tsfuse.data.windows import WindowSet, forecast_origin, make_windows
 from tsfuse.features import build_inputs
 from tsfuse.module import TsfuseModule, balanced_class_weights
 from tsfuse.persistence import load_model, save_model
@@ -258,7 +258,7 @@ class Forecaster:
     def _origin_windows(self, panel: pd.DataFrame, origin=None):
         """(panel part, windows) per forecast origin: the given one, or each project's month after its end."""
         if origin is None:
-            starts = panel.groupby(ID)[DS].max() + pd.offsets.MonthBegin(1)
+            starts = pd.Series(forecast_origin(panel))
             groups = {o: list(ids.index) for o, ids in starts.groupby(starts)}
         else:
             groups = {pd.Timestamp(origin): list(panel[ID].unique())}

@@ -121,8 +121,3 @@ class TwoTowerNet(nn.Module):
         if part is not None:
             for p in part.parameters():
                 p.requires_grad = trainable
-
-    def reset_heads(self) -> None:
-        """Re-initialise the task heads (e.g. before training on a new task)."""
-        self.heads["value"].linear.reset_parameters()
-        self._zero_class_heads()
