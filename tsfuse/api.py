@@ -10,7 +10,8 @@ import pandas as pd
 
 from tsfuse.data.schema import ID, covariate_columns, validate_panel
 from tsfuse.data.tasks import TaskSpec, get_task
-from tsfuse.estimator import Forecaster
+from tsfuse.errors import PanelError
+from tsfuse.estimator import COLD_START_MONTHS, Forecaster
 
 log = logging.getLogger(__name__)
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
@@ -55,12 +56,16 @@ def _one_project(project_df: pd.DataFrame, unique_id: str | None) -> pd.DataFram
     df = validate_panel(df)
     ids = df[ID].unique()
     if len(ids) != 1:
-        raise ValueError(f"fit takes one project, got {len(ids)} ({list(ids[:3])}...); "
+        raise PanelError(f"fit takes one project, got {len(ids)} ({list(ids[:3])}...); "
                          "use tsfuse.pretrain for many projects")
+    if len(df) < COLD_START_MONTHS:
+        raise PanelError(f"project {ids[0]!r} has {len(df)} month(s) of history; a forecast needs at least "
+                         f"{COLD_START_MONTHS} consecutive months (ds, y)")
     return df
 
 
-def fit(project_df: pd.DataFrame, readme_text: str = "", *, pretrained: str | Path | None = "oss-activity",
+def fit(project_df: pd.DataFrame, readme_text: str | bytes | None = "", *,
+        pretrained: str | Path | None = "oss-activity",
         unique_id: str | None = None, task: str | TaskSpec | None = None, finetune: bool = True,
         **kwargs: Any) -> Forecaster:
     """A :class:`Forecaster` for one project (columns ``ds``, ``y`` and optional covariates).
@@ -69,11 +74,14 @@ def fit(project_df: pd.DataFrame, readme_text: str = "", *, pretrained: str | Pa
     commit counts, ``'opendigger'`` for OpenDigger activity, or a model folder) and fine-tunes
     it on the project (progressive unfreezing). ``pretrained=None`` trains on the project alone.
     Extra keyword arguments go to :meth:`Forecaster.finetune` (or ``pretrain`` when training alone).
+
+    ``readme_text`` is checked by :func:`tsfuse.text.clean.prepare_readme` ('' or None: no README;
+    bytes must be UTF-8). Bad input raises a :class:`~tsfuse.errors.TsfuseError` (cases in
+    ``docs/errors.md``); a ``project_df`` that is not a DataFrame or a README of another type, ``TypeError``.
     """
-    if readme_text is None:
-        readme_text = ""
-    if not isinstance(readme_text, str):
-        raise TypeError(f"readme_text must be a str (use '' when there is none), got {type(readme_text).__name__}")
+    from tsfuse.text.clean import prepare_readme  # deferred: tsfuse.text loads the sentence encoder
+
+    readme_text = prepare_readme(readme_text, "readme_text")
     panel = _one_project(project_df, unique_id)
     uid = str(panel[ID].iloc[0])
     texts = {uid: readme_text}

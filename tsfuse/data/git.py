@@ -6,7 +6,8 @@
 - tags: every ref under ``refs/tags``, dated by the committer date of the commit it points to
   (through an annotated tag), else by the tag's creator date;
 - README: the first of :data:`README_NAMES` at HEAD, else any top-level file whose name starts
-  with "readme" (any case); decoded as UTF-8 (bad bytes replaced), cut to 20,000 characters.
+  with "readme" (any case); decoded as UTF-8 (bad bytes replaced, as in the corpus, with a warning),
+  then checked by :func:`tsfuse.text.clean.prepare_readme` (binary refused, cut to 20,000 characters).
 
 The series rules themselves are :func:`tsfuse.data.commits.from_commits`.
 """
@@ -14,6 +15,7 @@ The series rules themselves are :func:`tsfuse.data.commits.from_commits`.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import subprocess
@@ -25,7 +27,7 @@ from tsfuse.data.commits import from_commits
 from tsfuse.data.schema import PanelError
 
 README_NAMES = ("README.md", "README.rst", "README.txt", "readme.md", "README", "docs/README.md")
-README_MAX_CHARS = 20_000
+log = logging.getLogger(__name__)
 _RECORD, _FIELD = "\x1e", "\x1f"
 _STAT = re.compile(r"(\d+) (file|insertion|deletion)")
 
@@ -109,8 +111,17 @@ def read_readme(repo: Path) -> str:
     names = [n for n in README_NAMES if n in blobs] or sorted(n for n in blobs if n.lower().startswith("readme"))
     if not names:
         return ""
+    from tsfuse.text.clean import prepare_readme  # deferred: tsfuse.text loads the sentence encoder
+
     raw = _git_bytes(repo, "cat-file", "blob", f"HEAD:{names[0]}")
-    return raw.decode("utf-8", errors="replace")[:README_MAX_CHARS]
+    source = f"{names[0]} at HEAD of {repo}"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        log.warning("%s is not valid UTF-8 (byte 0x%02x at offset %d); undecodable bytes are replaced by U+FFFD, "
+                    "as in the oss-activity corpus", source, raw[exc.start], exc.start)
+        text = raw.decode("utf-8", errors="replace")
+    return prepare_readme(text, source)
 
 
 def _guess_id(repo: Path) -> str:

@@ -9,13 +9,18 @@ One project folder holds ``<metric>.json`` files mapping ``YYYY-MM`` to a number
   2023-03 for the OpenSODA 2023 export; without ``meta.json``, the last month of ``activity.json``);
 - a month absent from a file is 0; months outside the series are ignored;
 - a metric file absent for a project gives all-zero values and ``<metric>_missing`` = 1.
+
+A missing folder, a file that is not UTF-8 JSON, or a value that is not a finite number is a
+:class:`~tsfuse.errors.PanelError` naming the file (and key).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +45,8 @@ def from_opendigger(folder: str | Path, *, unique_id: str | None = None,
     defaults to the last complete month of the export (see the module docstring).
     """
     folder = Path(folder)
+    if not folder.is_dir():
+        raise PanelError(f"OpenDigger project folder {folder} does not exist")
     activity = _read_metric(folder, TARGET)
     if activity is None:
         raise PanelError(f"{folder} has no {TARGET}.json: point at a project folder "
@@ -93,8 +100,19 @@ def updated_at(folder: str | Path) -> pd.Timestamp | None:
     meta = Path(folder) / "meta.json"
     if not meta.is_file():
         return None
-    updated = json.loads(meta.read_text(encoding="utf-8")).get("updatedAt")
+    data = _read_json(meta)
+    updated = data.get("updatedAt") if isinstance(data, dict) else None
+    if updated is not None and (isinstance(updated, bool) or not isinstance(updated, (int, float))):
+        raise PanelError(f"{meta} has updatedAt={updated!r}; expected milliseconds since 1970 (a number)")
     return None if updated is None else pd.Timestamp(updated, unit="ms")
+
+
+def _read_json(path: Path) -> Any:
+    """The parsed JSON of ``path``; a PanelError if it is not UTF-8 JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PanelError(f"{path} is not valid JSON ({exc}); re-download it") from None
 
 
 def _read_metric(folder: Path, metric: str) -> dict[str, float] | None:
@@ -102,18 +120,16 @@ def _read_metric(folder: Path, metric: str) -> dict[str, float] | None:
     path = folder / f"{metric}.json"
     if not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise PanelError(f"{path} is not valid JSON ({exc}); re-download it") from None
+    data = _read_json(path)
     if not isinstance(data, dict):
         raise PanelError(f"{path} should map 'YYYY-MM' to a number, got a {type(data).__name__}")
     out = {}
     for key, value in data.items():
         if not _MONTH_KEY.fullmatch(key):
             continue
-        if value is not None and not isinstance(value, (int, float)):
-            raise PanelError(f"{path} key {key!r} holds {value!r}; expected a number per month")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value)):
+            raise PanelError(f"{path} key {key!r} holds {value!r}; expected a finite number per month")
         out[key] = float(value or 0.0)
     return out
 

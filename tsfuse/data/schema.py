@@ -6,6 +6,9 @@ A *panel* is a long DataFrame with one row per (project, month):
 - ``ds`` (datetime64): the month start;
 - ``y`` (float): the target (commits for oss-activity, activity for opendigger);
 - any further numeric column: a historical covariate (seen only up to the forecast origin).
+
+Rows may come in any order: :func:`validate_panel` sorts them by (``unique_id``, ``ds``). Every
+other break of the contract is a :class:`~tsfuse.errors.PanelError` (cases in ``docs/errors.md``).
 """
 
 from __future__ import annotations
@@ -13,12 +16,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tsfuse.errors import PanelError
+
 ID, DS, Y = "unique_id", "ds", "y"
 REQUIRED_COLUMNS = (ID, DS, Y)
-
-
-class PanelError(ValueError):
-    """A panel does not follow the contract; the message says what and how to fix it."""
+MAX_VALUE = 1e15  # larger values are a unit mistake (and forecasts beyond ~1e38 overflow float32)
 
 
 def _fail(msg: str) -> None:
@@ -34,8 +36,9 @@ def validate_panel(panel: pd.DataFrame, *, allow_negative: bool = False) -> pd.D
     """Check a panel and return it with ``ds`` as month-start timestamps, sorted by (unique_id, ds).
 
     Raises :class:`PanelError` naming the column / row and what to do for: a non-DataFrame,
-    an empty frame, missing columns, unparsable or non-month-start dates, duplicate months,
-    gaps, non-numeric / NaN / infinite / negative values.
+    an empty frame, missing or repeated columns, unparsable or non-month-start dates, months after
+    the current one, duplicate months, gaps, non-numeric / NaN / infinite / negative / huge values.
+    Unsorted rows are not an error: they are sorted.
     """
     if not isinstance(panel, pd.DataFrame):
         _fail(f"expected a pandas DataFrame with columns {list(REQUIRED_COLUMNS)}, got {type(panel).__name__}")
@@ -46,6 +49,9 @@ def validate_panel(panel: pd.DataFrame, *, allow_negative: bool = False) -> pd.D
     if missing:
         _fail(f"missing column(s) {missing}; a panel needs {list(REQUIRED_COLUMNS)} "
               f"(got {list(panel.columns)}). Rename your date column to 'ds' and the target to 'y'.")
+    repeated = sorted({str(c) for c in panel.columns[panel.columns.duplicated()]})
+    if repeated:
+        _fail(f"column(s) {repeated} appear more than once; keep one column per name")
     df = panel.copy()
     df[ID] = df[ID].astype(str)
     ds = _parse_dates(df[DS])
@@ -59,6 +65,7 @@ def validate_panel(panel: pd.DataFrame, *, allow_negative: bool = False) -> pd.D
         row = int(np.flatnonzero(not_month_start.to_numpy())[0])
         _fail(f"column 'ds' must hold month starts (monthly data); row {row} has {ds.iloc[row]}. "
               "Aggregate to months first, e.g. df['ds'] = df['ds'].dt.to_period('M').dt.to_timestamp().")
+    _check_not_future(ds)
     df[DS] = ds
     for col in [Y, *covariate_columns(df)]:
         _check_numeric(df, col, allow_negative=allow_negative)
@@ -89,7 +96,20 @@ def _parse_dates(col: pd.Series) -> pd.Series:
     _fail("column 'ds' mixes date formats or time zones; convert it with pd.to_datetime first")
 
 
+def _check_not_future(ds: pd.Series) -> None:
+    """No month after the current (UTC) one: a history cannot hold months that have not begun."""
+    current = pd.Timestamp.now(tz="UTC").tz_localize(None).to_period("M").to_timestamp()
+    future = (ds > current).to_numpy()
+    if future.any():
+        row = int(np.flatnonzero(future)[0])
+        _fail(f"column 'ds' has {ds.iloc[row]:%Y-%m} at row {row}, after the current month {current:%Y-%m}; "
+              "a history holds past months only: drop the future rows")
+
+
 def _check_numeric(df: pd.DataFrame, col: str, *, allow_negative: bool) -> None:
+    kind = getattr(df[col].dtype, "kind", "O")
+    if kind in "mMc":
+        _fail(f"column {col!r} must hold real numbers, got dtype {df[col].dtype}; convert it to float")
     values = pd.to_numeric(df[col], errors="coerce")
     bad = values.isna() & df[col].notna()
     if bad.any():
@@ -103,6 +123,10 @@ def _check_numeric(df: pd.DataFrame, col: str, *, allow_negative: bool) -> None:
     if np.isinf(arr).any():
         row = int(np.flatnonzero(np.isinf(arr))[0])
         _fail(f"column {col!r} has an infinite value at row {row}")
+    if (np.abs(arr) > MAX_VALUE).any():
+        row = int(np.flatnonzero(np.abs(arr) > MAX_VALUE)[0])
+        _fail(f"column {col!r} has {arr[row]:g} at row {row}, beyond +-{MAX_VALUE:g}; activity counts are never "
+              "that large: check the column's units")
     if not allow_negative and (arr < 0).any():
         row = int(np.flatnonzero(arr < 0)[0])
         _fail(f"column {col!r} has a negative value {arr[row]} at row {row} (project {df[ID].iloc[row]!r}); "

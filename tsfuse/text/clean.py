@@ -5,12 +5,26 @@ directive noise, link reference definitions, bare URLs and lines that are pure p
 (table rules, heading underlines, horizontal rules). What stays: headings and prose, with link
 text kept in place of the link. Whitespace is collapsed inside lines and blank lines are
 dropped, so the result is one non-empty line per remaining text line, or ``""``.
+
+:func:`prepare_readme` checks README *input* before that (every entry point goes through it):
+``None`` / empty -> no text (the model's learned no-text vector); bytes -> strict UTF-8, else a
+:class:`~tsfuse.errors.TextInputError`; binary content (a NUL character, or mostly unprintable
+characters) -> :class:`~tsfuse.errors.TextInputError`; longer than :data:`README_MAX_CHARS` -> cut to
+that, with a warning (the training corpus was cut the same way).
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import re
+
+from tsfuse.errors import TextInputError
+
+README_MAX_CHARS = 20_000  # the corpus READMEs were cut here; the encoder reads at most ~8 chunks anyway
+BINARY_SAMPLE = 8_192  # characters looked at to tell text from binary
+BINARY_SHARE = 0.3  # more unprintable characters than this share of the sample: binary
+log = logging.getLogger(__name__)
 
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)  # YAML metadata block
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -43,6 +57,53 @@ _INLINE_SUBS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 _HEADING_MARK = re.compile(r"^\s*(?:#{1,6}\s+|(?:>\s*)+)|\s+#+\s*$")
 _RST_LITERAL_MARK = re.compile(r"::+$")
+
+
+def prepare_readme(text: str | bytes | None, source: str = "readme_text") -> str:
+    """Check raw README input and return the text the model reads (see the module docstring).
+
+    ``source`` names the input in messages (an argument, a file, a flag). Raises
+    :class:`~tsfuse.errors.TextInputError` for bytes that are not UTF-8 and for binary content,
+    :class:`TypeError` for anything but ``str``, ``bytes`` or ``None``.
+    """
+    if text is None:
+        text = ""
+    if isinstance(text, (bytes, bytearray)):
+        text = _decode_utf8(bytes(text), source)
+    if not isinstance(text, str):
+        raise TypeError(f"{source} must be a str or UTF-8 bytes (use '' when there is none), "
+                        f"got {type(text).__name__}")
+    _refuse_binary(text, source)
+    if len(text) > README_MAX_CHARS:
+        log.warning("%s has %s characters; only the first %s are used (the training READMEs were cut the same "
+                    "way)", source, f"{len(text):,}", f"{README_MAX_CHARS:,}")
+        text = text[:README_MAX_CHARS]
+    if not clean_readme(text):
+        log.info("%s is empty after cleaning: the model uses its learned no-README vector", source)
+    return text
+
+
+def _decode_utf8(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TextInputError(
+            f"{source} is not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} ({exc.reason}). "
+            "Decode it with its real encoding first (e.g. data.decode('latin-1')) and pass the str") from None
+
+
+def _refuse_binary(text: str, source: str) -> None:
+    """A TextInputError if ``text`` holds a NUL character or is mostly unprintable in its first characters."""
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise TextInputError(f"{source} looks binary (a NUL character at position {nul}); pass the README's "
+                             "text, or '' when the project has no readable README")
+    sample = text[:BINARY_SAMPLE]
+    unprintable = sum((not ch.isprintable() and ch not in "\t\n\r\f\v") or ch == "\ufffd" for ch in sample)
+    if sample and unprintable > BINARY_SHARE * len(sample):
+        raise TextInputError(f"{source} looks binary ({unprintable} of its first {len(sample)} characters are "
+                             "unprintable or undecodable); pass the README's text, or '' when the project has "
+                             "no readable README")
 
 
 def clean_readme(text: str) -> str:
