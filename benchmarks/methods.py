@@ -24,9 +24,11 @@ from tsfuse.data.windows import WindowSet
 
 BASELINE_METHODS = ("naive", "seasonal_naive", "mean3", "AutoETS", "AutoTheta", "AutoARIMA", "lightgbm", "ridge",
                     "ens", "tft", "nhits")
-TSFUSE_METHODS = ("tsfuse", "tsfuse-ft")
+TSFUSE_METHODS = ("tsfuse", "tsfuse-ft", "tsfuse-ssl")
 ABLATION_METHODS = ("tsfuse-text-empty", "tsfuse-no-text-tower")  # the text ablation's two variants
 ALL_METHODS = (*BASELINE_METHODS, "tsfuse")
+# tsfuse with self-supervised (CoLES) pretraining of its temporal tower: named in --methods, not in the default run
+SELECTABLE_METHODS = (*ALL_METHODS, "tsfuse-ssl")
 ENS_MEMBERS = ("AutoETS", "AutoTheta", "lightgbm")
 
 
@@ -43,6 +45,7 @@ class Budgets:
     neural: dict[str, Any] = field(default_factory=dict)
     lightgbm: dict[str, Any] = field(default_factory=dict)
     stats_jobs: int = 2
+    ssl: dict[str, Any] = field(default_factory=lambda: {"ssl_epochs": 100})  # tsfuse-ssl: TrainConfig overrides
 
     @classmethod
     def make(cls, *, seed: int, quick: bool, preset: str | None = None, max_epochs: int | None = None,
@@ -53,7 +56,8 @@ class Budgets:
                     tsfuse_train={**train, "max_epochs": 2, "batch_size": 128, "patience": 1},
                     finetune={"max_epochs": 1, "freeze_epochs": 0},
                     neural={"max_epochs": 1, "limit_train_batches": 3, "batch_size": 64, "seed": seed},
-                    lightgbm={"n_estimators": 50, "seed": seed}, stats_jobs=1 if jobs is None else jobs)
+                    lightgbm={"n_estimators": 50, "seed": seed}, stats_jobs=1 if jobs is None else jobs,
+                    ssl={"ssl_epochs": 2})
         else:
             b = cls(seed=seed, quick=False, preset=preset or "balanced", tsfuse_train=train, finetune={},
                     neural={"seed": seed}, lightgbm={"seed": seed}, stats_jobs=2 if jobs is None else jobs)
@@ -155,11 +159,13 @@ def _tsfuse_output(model, windows: WindowSet, got: WindowSet, out: dict, fit_s: 
     median = q.index(0.5) if 0.5 in q else len(q) // 2
     return Output(out["quantiles"][idx, :, median], fit_s, predict_s,
                   trend_pred=out["trend_proba"][idx].argmax(1), level_pred=out["level_proba"][idx].argmax(1),
-                  info={"training": model.info.get("training", {}), "trained_on": model.info.get("trained_on", {})})
+                  info={"training": model.info.get("training", {}), "trained_on": model.info.get("trained_on", {}),
+                        **({"ssl": model.info["ssl"]} if "ssl" in model.info else {})})
 
 
-def pretrain(ctx: Context, origin: pd.Timestamp, name: str, text: bool = True):
-    """A global tsfuse model on the training panel's rows before ``origin``."""
+def pretrain(ctx: Context, origin: pd.Timestamp, name: str, text: bool = True, train: dict[str, Any] | None = None):
+    """A global tsfuse model on the training panel's rows before ``origin`` (``train``: TrainConfig overrides
+    on top of the run's budget)."""
     from tsfuse.estimator import Forecaster
 
     b = ctx.budgets
@@ -169,7 +175,7 @@ def pretrain(ctx: Context, origin: pd.Timestamp, name: str, text: bool = True):
     train_panel = before(ctx.train_panel, origin)
     ctx.record_fit(name, origin, train_panel)
     return Forecaster.pretrain(train_panel, ctx.train_texts, ctx.task, preset=b.preset, before=origin,
-                               model=model_kw, train=dict(b.tsfuse_train),
+                               model=model_kw, train={**b.tsfuse_train, **(train or {})},
                                text_encoder=ctx.text_encoder if text else None)
 
 
@@ -178,12 +184,14 @@ def run_tsfuse(name: str, ctx: Context, origin: pd.Timestamp, windows: WindowSet
 
     - ``tsfuse-text-empty``: the same trained model, every evaluation README replaced by "";
     - ``tsfuse-no-text-tower``: a model trained with ``text_model=None``;
-    - ``tsfuse-ft``: the trained model fine-tuned per evaluation project on its months before O.
+    - ``tsfuse-ft``: the trained model fine-tuned per evaluation project on its months before O;
+    - ``tsfuse-ssl``: tsfuse whose temporal tower is first pretrained self-supervised (``Budgets.ssl``).
     """
     key = ("tsfuse", f"{origin:%Y-%m}")
-    if name in ("tsfuse", "tsfuse-no-text-tower"):
+    if name in ("tsfuse", "tsfuse-no-text-tower", "tsfuse-ssl"):
         t0 = time.perf_counter()
-        model = pretrain(ctx, origin, name, text=name == "tsfuse")
+        model = pretrain(ctx, origin, name, text=name != "tsfuse-no-text-tower",
+                         train=ctx.budgets.ssl if name == "tsfuse-ssl" else None)
         t1 = time.perf_counter()
         got, out = model.backtest(ctx.eval_panel, [origin], ctx.eval_texts)
         t2 = time.perf_counter()
@@ -231,4 +239,4 @@ def runner(name: str) -> Callable[[str, Context, pd.Timestamp, WindowSet], Outpu
         return run_baseline
     if name in (*TSFUSE_METHODS, *ABLATION_METHODS):
         return run_tsfuse
-    raise BenchmarkError(f"unknown method {name!r}; choose from {list(ALL_METHODS)} (tsfuse-ft via --finetune)")
+    raise BenchmarkError(f"unknown method {name!r}; choose from {list(SELECTABLE_METHODS)} (tsfuse-ft via --finetune)")

@@ -42,7 +42,7 @@ from benchmarks.common import (  # noqa: E402
     load_split, machine, month, quiet_logs, restrict, seed_everything, task_origins, versions,
 )
 from benchmarks.methods import (  # noqa: E402
-    ABLATION_METHODS, ALL_METHODS, ENS_MEMBERS, Budgets, Context, Output, ensemble_of, runner,
+    ABLATION_METHODS, ALL_METHODS, ENS_MEMBERS, SELECTABLE_METHODS, Budgets, Context, Output, ensemble_of, runner,
 )
 from tsfuse.data.schema import ID  # noqa: E402
 from tsfuse.data.tasks import TREND_CLASSES  # noqa: E402
@@ -60,7 +60,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--train-dir", help="raw folder of the training projects (with --eval-dir; cross-project)")
     p.add_argument("--eval-dir", help="raw folder of the scored projects (with --train-dir)")
     p.add_argument("--methods", default=",".join(ALL_METHODS),
-                   help=f"comma-separated, from {','.join(ALL_METHODS)} (default: all)")
+                   help=f"comma-separated, from {','.join(SELECTABLE_METHODS)} (default: all but tsfuse-ssl)")
     p.add_argument("--finetune", action="store_true", help="add tsfuse-ft: tsfuse fine-tuned per evaluation project "
                                                            "on its own months before the origin (costly)")
     p.add_argument("--transfer", action="store_true", help="cross-project only: the transfer table (global / "
@@ -114,13 +114,13 @@ def limit_projects(train, test, mode: str, origin: pd.Timestamp, n: int):
 
 def method_list(args) -> list[str]:
     names = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = [m for m in names if m not in ALL_METHODS]
+    unknown = [m for m in names if m not in SELECTABLE_METHODS]
     if unknown:
-        raise BenchmarkError(f"unknown method(s) {unknown}; choose from {list(ALL_METHODS)}")
+        raise BenchmarkError(f"unknown method(s) {unknown}; choose from {list(SELECTABLE_METHODS)}")
     for flag in ("finetune", "transfer"):
         if getattr(args, flag) and "tsfuse" not in names:
             raise BenchmarkError(f"--{flag} needs tsfuse in --methods")
-    ordered = [m for m in ALL_METHODS if m in names]
+    ordered = [m for m in SELECTABLE_METHODS if m in names]
     return ordered + (["tsfuse-ft"] if args.finetune else [])
 
 
@@ -153,7 +153,7 @@ def run(args, argv: list[str]) -> dict:
     load_s = time.perf_counter() - t_load
     budgets = Budgets.make(seed=args.seed, quick=args.quick, preset=args.preset, max_epochs=args.max_epochs,
                            jobs=args.jobs)
-    encoder = text_encoder_for(budgets) if "tsfuse" in methods else None
+    encoder = text_encoder_for(budgets) if any(m.startswith("tsfuse") for m in methods) else None
     has_text = any(test.texts.get(u, "").strip() for u in test.panel[ID].unique())
     ablate = "tsfuse" in methods and encoder is not None and has_text and not args.no_ablation
     jobs = methods + (list(ABLATION_METHODS) if ablate else [])

@@ -1,15 +1,16 @@
 """Transfer (many -> one), BENCHMARK.md v1: for each evaluation project, on its last window,
 
 (a) ``global``: the tsfuse model trained on the other projects (before O), applied as is;
-(b) ``fine-tuned``: that model fine-tuned on the project's own months before O;
+(b) ``fine-tuned``: that model fine-tuned on the project's own months before O (held-out last
+    months pick the epoch; if fine-tuning does not beat the global model there, it is kept as is);
 (c) ``alone``: the same architecture (preset, budgets) trained on the project's months before O only;
 
-each with the project's whole history before O as input (``full``) and with only its last 12 months
-(``short``: the rows from O-12 on; the fine-tuning then has no training window and returns the
-global model as is, and a model trained alone cannot be trained: reported as n/a). Scores always
-use the benchmark window (targets, labels and MASE scale of the whole history), so the slices differ
-only in what the methods were given. Cross-project mode only: in-corpus, the global model has seen
-the project.
+each given the project's whole history before O (``full``), only its last 12 months (``short``,
+BENCHMARK.md's short-history slice) or only its last 6 months (``cold``: the cold start, README +
+6 months). A slice too short to train on reports n/a for (c); (b) then keeps the global model.
+Scores always use the benchmark window (targets, labels and MASE scale of the whole history), so
+the slices differ only in what the methods were given. Cross-project mode only: in-corpus, the
+global model has seen the project.
 """
 
 from __future__ import annotations
@@ -33,11 +34,14 @@ from tsfuse.metrics import summarize
 log = logging.getLogger("benchmarks")
 VARIANTS = ("global", "fine-tuned", "alone")
 DESCRIPTION = ("Each evaluation project's last window: (a) the tsfuse model trained on the other projects, as is; "
-               "(b) fine-tuned on the project's own months before the origin; (c) the same architecture trained on "
-               "the project alone. 'full': the project's whole history before the origin is given; 'last 12 "
-               "months': only its last 12 months (then (b) has no fine-tuning window and stays the global model, "
-               "and (c) cannot be trained: n/a). Scores use the benchmark window (MASE scale of the whole history).")
-SHORT_MONTHS = 12
+               "(b) fine-tuned on the project's own months before the origin (its last months held out pick the "
+               "epoch; where fine-tuning does not beat (a) there, (a) is kept: 'kept'); (c) the same architecture "
+               "trained on the project alone. 'full': the project's whole history before the origin is given; "
+               "'last 12': only its last 12 months; 'cold (6)': only its last 6 months (the cold start: README + "
+               "6 months). n/a: too few months to train on. Scores use the benchmark window (MASE scale of the "
+               "whole history).")
+SLICES = {"full": None, "short": 12, "cold": 6}  # months of history given (None: all)
+SLICE_LABELS = {"full": "full", "short": "last 12", "cold": "cold (6)"}
 
 
 def run_transfer(ctx: Context, windows_by_origin: dict[pd.Timestamp, WindowSet]) -> tuple[pd.DataFrame, dict]:
@@ -56,8 +60,8 @@ def run_transfer(ctx: Context, windows_by_origin: dict[pd.Timestamp, WindowSet])
         window = w_all.subset(np.flatnonzero(w_all.unique_id == uid))
         project = ctx.eval_panel[ctx.eval_panel[ID] == uid]
         texts = {uid: ctx.eval_texts.get(uid, "")}
-        short = project[project[DS] >= origin - pd.DateOffset(months=SHORT_MONTHS)]
-        for slice_name, given in (("full", project), ("short", short)):
+        for slice_name, months in SLICES.items():
+            given = project if months is None else project[project[DS] >= origin - pd.DateOffset(months=months)]
             history = before(given, origin)
             for variant in VARIANTS:
                 t0 = time.perf_counter()
@@ -76,14 +80,16 @@ def run_transfer(ctx: Context, windows_by_origin: dict[pd.Timestamp, WindowSet])
                         missing.setdefault(f"{variant}/{slice_name}", []).append(uid)
                         log.info("transfer: %s %s %s: %s", uid, variant, slice_name, error)
                         continue
-                got, out = fitted.backtest(given, [origin], texts)
+                got, out = fitted.backtest(given, [origin], texts, min_history=min(months or 12, 12))
                 seconds[variant] += time.perf_counter() - t0
                 o = _tsfuse_output(fitted, window, got, out, 0, 0)
                 r = score_windows(f"transfer-{variant}", ctx.eval_panel, window, o.forecast, ctx.task,
                                   o.trend_pred, o.level_pred)
                 r["variant"], r["slice"] = variant, slice_name
                 if variant == "fine-tuned":
-                    r["finetune_skipped"] = bool(fitted.info.get("finetune", {}).get("skipped"))
+                    ft = fitted.info.get("finetune", {})
+                    r["finetune_skipped"] = bool(ft.get("skipped"))
+                    r["kept_pretrained"] = bool(ft.get("skipped") or ft.get("kept_pretrained"))
                 rows.append(r)
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     return table, {"projects": len(last), "not_trainable": missing, "seconds": seconds}
@@ -93,32 +99,32 @@ def transfer_summary(table: pd.DataFrame, n_projects: int) -> dict:
     """variant -> slice -> MASE mean / median, trend / level macro-F1, windows (n/a where none)."""
     out = {}
     for variant in VARIANTS:
-        for slice_name in ("full", "short"):
+        for slice_name in SLICES:
             w = table[(table["variant"] == variant) & (table["slice"] == slice_name)] if len(table) else table
             s = summarize(w) if len(w) else {}
             entry = {k: s.get(k) for k in ("mase_mean", "mase_median", "trend_f1", "level_f1", "windows")}
             entry["of_projects"] = n_projects
             if variant == "fine-tuned" and len(w):
-                entry["finetune_skipped"] = int(w["finetune_skipped"].sum())
+                entry["kept_pretrained"] = int(w["kept_pretrained"].sum())
             out.setdefault(variant, {})[slice_name] = entry
     return out
 
 
 def transfer_markdown(summary: dict) -> str:
-    lines = ["| variant | MASE mean (full) | MASE median (full) | level F1 (full) | windows (full) | "
-             "MASE mean (last 12 months) | MASE median (last 12 months) | level F1 (last 12 months) | windows (last 12) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    cols = ["MASE mean", "MASE median", "level F1", "windows"]
+    head = " | ".join(f"{c} ({SLICE_LABELS[s]})" for s in SLICES for c in cols)
+    lines = [f"| variant | {head} |", "|---|" + "---:|" * (len(cols) * len(SLICES))]
     labels = {"global": "(a) global model, as is", "fine-tuned": "(b) fine-tuned on the project",
               "alone": "(c) trained on the project alone"}
     for variant, slices in summary.items():
         cells = []
-        for s in ("full", "short"):
+        for s in SLICES:
             e = slices[s]
             if not e.get("windows"):
                 cells += ["n/a", "n/a", "n/a", f"0 of {e['of_projects']}"]
                 continue
             cells += [f"{e['mase_mean']:.3f}", f"{e['mase_median']:.3f}", f"{e['level_f1']:.3f}",
                       f"{e['windows']} of {e['of_projects']}"
-                      + (f" ({e['finetune_skipped']} not fine-tuned)" if e.get("finetune_skipped") else "")]
+                      + (f" ({e['kept_pretrained']} kept)" if e.get("kept_pretrained") else "")]
         lines.append(f"| {labels[variant]} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

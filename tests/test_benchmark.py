@@ -218,8 +218,10 @@ def test_finetune_and_transfer_use_only_the_projects_own_past(raw_dirs, tmp_path
     for variant in ("global", "fine-tuned", "alone"):
         assert summary[variant]["full"]["windows"] == len(test)
         assert math.isfinite(summary[variant]["full"]["mase_mean"])
-    assert summary["alone"]["short"]["windows"] is None  # 12 months: nothing to train on alone
-    assert summary["fine-tuned"]["short"]["finetune_skipped"] == len(test)
+    assert summary["alone"]["short"]["windows"] == len(test)  # 12 months: 3-month contexts train alone
+    assert summary["alone"]["cold"]["windows"] is None  # 6 months: nothing to train on alone
+    for slice_name in ("short", "cold"):  # under 24 months: no complete validation window, global kept
+        assert summary["fine-tuned"][slice_name]["kept_pretrained"] == len(test)
     origin = pd.Timestamp("2023-04-01")
     # global pretraining: training projects only; per-project training: one evaluation project's months before O
     assert [ids for who, ids, *_ in seen if ids & set(test)] and all(

@@ -12,7 +12,8 @@ from tsfuse.api import fit, load, pretrain  # noqa: E402
 from tsfuse.config import ModelConfig, TrainConfig  # noqa: E402
 from tsfuse.data.schema import PanelError, validate_panel  # noqa: E402
 from tsfuse.data.windows import make_windows  # noqa: E402
+from tsfuse.errors import ModelFileError, TextInputError, TsfuseError  # noqa: E402
 from tsfuse.estimator import Forecaster  # noqa: E402
 
-__all__ = ["Forecaster", "ModelConfig", "PanelError", "TrainConfig", "__version__", "fit", "load",
-           "make_windows", "pretrain", "validate_panel"]
+__all__ = ["Forecaster", "ModelConfig", "ModelFileError", "PanelError", "TextInputError", "TrainConfig",
+           "TsfuseError", "__version__", "fit", "load", "make_windows", "pretrain", "validate_panel"]

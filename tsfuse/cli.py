@@ -1,9 +1,10 @@
-"""Command line: `tsfuse data build|show|check`, `tsfuse pretrain`, `tsfuse fit`, `tsfuse predict`."""
+"""Command line: `tsfuse data build|show|check`, `tsfuse pretrain`, `tsfuse fit`, `tsfuse predict`, `tsfuse report`."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -24,13 +25,38 @@ def _corpus_project(corpus: str, project: str):
     return c, panel.reset_index(drop=True), c.texts.get(project, "")
 
 
+BULK_FLAGS = ("engine", "workers", "scheduler", "kind", "snapshot", "embed")
+
+
 def cmd_data_build(args) -> None:
     from tsfuse.data.build import build
 
-    for name, manifest in build(Path(args.shared), Path(args.out)).items():
+    if args.repos:
+        return cmd_data_build_list(args)
+    given = [f"--{k}" for k in BULK_FLAGS if getattr(args, k) is not None]
+    if given:
+        raise ValueError(f"{', '.join(given)} can only be used with --repos LIST (a build from many repositories)")
+    out = Path(args.out) if args.out else Path(__file__).parent / "data" / "embedded"
+    for name, manifest in build(Path(args.shared), out).items():
         counts, size = manifest["counts"], sum(f["bytes"] for f in manifest["files"].values())
         print(f"{name}: {counts['projects']} projects, {counts['project_months']} project-months "
-              f"({counts['first_month']}..{counts['last_month']}), {size / 1e6:.2f} MB -> {Path(args.out) / name}")
+              f"({counts['first_month']}..{counts['last_month']}), {size / 1e6:.2f} MB -> {out / name}")
+
+
+def cmd_data_build_list(args) -> None:
+    from tsfuse.data.bulk import FAILURES_FILE, build_bulk
+
+    if not args.out:
+        raise ValueError("--out DIR is required with --repos (where the partitioned Parquet build goes)")
+    s = build_bulk(args.repos, args.out, kind=args.kind or "git", engine=args.engine or "local",
+                   workers=args.workers or os.cpu_count() or 1, scheduler=args.scheduler, snapshot=args.snapshot,
+                   embed=args.embed)
+    print(f"{s.sources} sources: {s.built} built, {s.skipped} already done, {s.failed} failed "
+          f"in {s.seconds:.1f} s -> {s.out}")
+    if s.failed:
+        print(f"failures: {s.out / FAILURES_FILE}")
+    if s.embedded is not None:
+        print(f"embedded {s.embedded} READMEs")
 
 
 def cmd_data_show(args) -> None:
@@ -61,12 +87,21 @@ def cmd_pretrain(args) -> None:
     from tsfuse.data.corpus import load_corpus
     from tsfuse.estimator import Forecaster
 
+    from lightning.pytorch.utilities import rank_zero_only
+
     c = load_corpus(args.corpus)
     train = {"max_epochs": args.max_epochs} if args.max_epochs else {}
+    train.update({k: getattr(args, k) for k in ("accelerator", "devices", "strategy", "num_nodes", "log_dir")
+                  if getattr(args, k) is not None})
+    if args.resume:
+        if not args.log_dir:
+            raise SystemExit("error: --resume needs --log-dir, the folder of the interrupted run's checkpoints")
+        train["resume"] = True
     model = {"temporal": args.temporal} if args.temporal else {}
     f = Forecaster.pretrain(c.panel, c.texts, c.task, preset=args.preset, before=args.before, model=model, train=train)
-    print(f.summary())
-    print(f"saved to {f.save(args.out)}")
+    if rank_zero_only.rank == 0:  # under DDP every process gets here with the same weights; one saves
+        print(f.summary())
+        print(f"saved to {f.save(args.out)}")
 
 
 def _project_input(args):
@@ -77,8 +112,10 @@ def _project_input(args):
         panel, readme = from_git(args.git)
         return panel, readme
     if args.csv:
+        from tsfuse.text.clean import prepare_readme
+
         panel = pd.read_csv(args.csv)
-        readme = Path(args.readme).read_text(encoding="utf-8", errors="replace") if args.readme else ""
+        readme = prepare_readme(Path(args.readme).read_bytes(), f"--readme {args.readme}") if args.readme else ""
         return panel, readme
     _, panel, readme = _corpus_project(args.corpus, args.project)
     return panel, readme
@@ -113,7 +150,7 @@ def cmd_predict(args) -> None:
         panel, readme = _project_input(args)
         if ID not in panel.columns:
             panel.insert(0, ID, "project")
-        texts = {str(panel[ID].iloc[0]): readme}
+        texts = {str(panel[ID].iloc[0]): readme} if len(panel) else {}
         forecast = model.predict(panel, texts)
     else:
         panel = model.history
@@ -121,14 +158,31 @@ def cmd_predict(args) -> None:
     _print_forecast(forecast, panel, args.plot, model.task)
 
 
-def _add_project_args(p: argparse.ArgumentParser, required: bool) -> None:
+def cmd_report(args) -> None:
+    from tsfuse.report import write_report
+
+    if args.name and (args.project or args.git or args.csv):
+        raise ValueError(f"give the project once: OWNER/NAME ({args.name}) or --project, --git or --csv")
+    args.project = args.project or args.name
+    if not (args.project or args.git or args.csv):
+        raise ValueError("which project? give OWNER/NAME, --git PATH or --csv FILE")
+    panel, readme = _project_input(args)
+    source = (f"{args.project} from the embedded {args.corpus} corpus" if args.project
+              else f"git repository {args.git}" if args.git else f"CSV file {args.csv}")
+    page = write_report(panel, readme, args.out, pretrained=args.pretrained, holdout_months=args.holdout,
+                        source=source, corpus=args.corpus if args.project else None)
+    print(f"report: {page}")
+
+
+def _add_project_args(p: argparse.ArgumentParser, required: bool, plot: bool = True) -> None:
     src = p.add_mutually_exclusive_group(required=required)
     src.add_argument("--project", help="OWNER/NAME of a project in the embedded corpus")
     src.add_argument("--git", help="path to a local git repository")
     src.add_argument("--csv", help="CSV with columns ds, y (+ covariates)")
     p.add_argument("--readme", help="README file to go with --csv")
     p.add_argument("--corpus", default="oss-activity", help="embedded corpus for --project (default oss-activity)")
-    p.add_argument("--plot", help="write a fan-chart PNG here")
+    if plot:
+        p.add_argument("--plot", help="write a fan-chart PNG here")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,12 +194,21 @@ def build_parser() -> argparse.ArgumentParser:
         dest="data_command", required=True)
     p = data.add_parser("build", help="rebuild the embedded corpora from the raw corpus folders")
     p.add_argument("--shared", default="../shared/data", help="folder holding oss-activity/ and opendigger/")
-    p.add_argument("--out", default=str(Path(__file__).parent / "data" / "embedded"))
+    p.add_argument("--out", help="output folder (default: the package's embedded corpora; required with --repos)")
+    p.add_argument("--repos", help="instead: build panels of the repositories listed in this file (one path a line; "
+                                   "git clones or OpenDigger <owner>/<repo>/ folders) into --out, resumably")
+    p.add_argument("--engine", choices=["local", "dask"], help="with --repos: local processes (default) or dask")
+    p.add_argument("--workers", type=_positive_int, help="with --repos: parallel workers (default: CPU count)")
+    p.add_argument("--scheduler", help="with --repos --engine dask: address of a running dask scheduler")
+    p.add_argument("--kind", choices=["git", "opendigger"], help="with --repos: what the sources are (default git)")
+    p.add_argument("--snapshot", help="with --repos: cut git months at this date (default: now, at the first run)")
+    p.add_argument("--embed", nargs="?", const="default",
+                   help="with --repos: also embed the READMEs (default encoder, or this model name or folder)")
     p.set_defaults(func=cmd_data_build)
     p = data.add_parser("show", help="a small table and a sparkline of one project")
     p.add_argument("project", help="OWNER/NAME")
     p.add_argument("--corpus", default="oss-activity")
-    p.add_argument("--months", type=int, default=24)
+    p.add_argument("--months", type=_positive_int, default=24)
     p.set_defaults(func=cmd_data_show)
     p = data.add_parser("check", help="data-quality report of a corpus")
     p.add_argument("--corpus", default="oss-activity")
@@ -158,7 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="balanced", choices=["light", "balanced", "high"])
     p.add_argument("--temporal", choices=["lstm", "transformer"])
     p.add_argument("--before", help="train only on months before this YYYY-MM")
-    p.add_argument("--max-epochs", type=int)
+    p.add_argument("--max-epochs", type=_positive_int)
+    p.add_argument("--accelerator", help="cpu (default), gpu, auto (GPUs when present), ... (Lightning Trainer)")
+    p.add_argument("--devices", type=_devices, help="devices per node: a count, 'auto' or a list like 0,1 (default 1)")
+    p.add_argument("--strategy", help="e.g. ddp for several devices or nodes (default auto); see docs/scaling.md")
+    p.add_argument("--num-nodes", type=_positive_int, help="machines taking part (default 1)")
+    p.add_argument("--log-dir", help="keep logs and checkpoints here (default: a temporary folder)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from --log-dir's checkpoints "
+                                                         "(finished phases are not trained again)")
     p.set_defaults(func=cmd_pretrain)
 
     p = sub.add_parser("fit", help="fit one project (from the shipped model) and print its forecast")
@@ -172,17 +242,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="model folder")
     _add_project_args(p, required=False)
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("report", help="an HTML page: forecast fan chart and table, holdout confusion matrices, "
+                                      "training curves")
+    p.add_argument("name", nargs="?", metavar="OWNER/NAME", help="a project of the embedded corpus (or --git/--csv)")
+    _add_project_args(p, required=False, plot=False)
+    p.add_argument("--pretrained", default=None,
+                   help="oss-activity | opendigger | model folder (default: the --corpus one)")
+    p.add_argument("--holdout", type=int, default=18,
+                   help="months at the end held out for the confusion matrices (default 18, at least 6)")
+    p.add_argument("--out", default="tsfuse-report", help="folder for index.html and its PNGs (default tsfuse-report)")
+    p.set_defaults(func=cmd_report)
     return parser
 
 
+def _devices(text: str) -> int | str:
+    """argparse type for --devices: an integer count, else Lightning's string forms ('auto', '0,1')."""
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "readme", None) and not args.csv:
+        parser.error("--readme goes with --csv (a git repository or corpus project brings its own README)")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
-    if getattr(args, "command", None) == "fit" and args.pretrained is None:
+    if getattr(args, "command", None) in ("fit", "report") and args.pretrained is None:
         args.pretrained = args.corpus if not (args.git or args.csv) else "oss-activity"
     try:
         args.func(args)
-    except (PanelError, FileNotFoundError, ValueError) as exc:
+    except (PanelError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -67,6 +67,7 @@ class TrainConfig(DictConfig):
     gradient_clip_val: float = 1.0
     patience: int = 5
     val_months: int = 6  # the latest origins held out for early stopping
+    min_history: int = 3  # fewest months of context of a training window (< 12 teaches the cold start)
     stride: int = 1  # take every stride-th origin as a training window
     refit: bool = True  # after early stopping, retrain on all windows (validation ones too) for the best epoch count
     loss_weights: tuple[float, float, float] = (1.0, 0.3, 0.3)  # value, trend, level
@@ -74,13 +75,33 @@ class TrainConfig(DictConfig):
     label_smoothing: float = 0.05
     seed: int = 0
     num_workers: int = 0
+    # Where training runs: Lightning Trainer options (docs/scaling.md). "auto" picks GPUs when present;
+    # e.g. accelerator="gpu", devices=4, strategy="ddp", num_nodes=2. batch_size is the global batch.
+    accelerator: str = "cpu"
+    devices: int | str = 1
+    strategy: str = "auto"
+    num_nodes: int = 1
     progress_bar: bool = True
     logger: Literal["csv", "tensorboard", "none"] = "csv"
     log_dir: str | None = None  # default: a temporary folder
+    resume: bool = False  # continue from log_dir's last checkpoints (after an interruption)
     freeze_epochs: int = 2  # fine-tuning: epochs with the temporal tower frozen
-    finetune_lr: float = 5e-4
+    finetune_lr: float = 1e-4  # 5e-4 overfit one project (benchmarks/results/finetune-sweep.md)
     finetune_max_epochs: int = 15
     finetune_batch_size: int = 32  # one project has few windows: small batches give enough steps
+    # Self-supervised (CoLES) pretraining of the temporal tower before the supervised training, see tsfuse.ssl
+    ssl_epochs: int = 0  # 0: off
+    ssl_crops: int = 4  # random sub-sequences per project and step (positives of each other)
+    ssl_min_len: int = 9  # sub-sequence length is uniform in [ssl_min_len, context_length]
+    ssl_temperature: float = 0.1
+    ssl_lr: float = 5e-3
+    ssl_batch_projects: int = 64  # projects per step (the other projects' crops are the negatives)
+
+    def __post_init__(self) -> None:
+        if self.min_history < 1:
+            raise ValueError(f"min_history must be >= 1 month, got {self.min_history}")
+        if self.resume and not self.log_dir:
+            raise ValueError("resume=True needs log_dir: the folder whose checkpoints training continues from")
 
 
 @dataclass(frozen=True)

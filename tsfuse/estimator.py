@@ -21,20 +21,30 @@ from tsfuse.data.tasks import N_LEVELS, TREND_CLASSES, TaskSpec
 from tsfuse.data.windows import WindowSet, forecast_origin, make_windows
 from tsfuse.features import build_inputs
 from tsfuse.module import TsfuseModule, balanced_class_weights
+from tsfuse.errors import ModelFileError, PanelError
 from tsfuse.persistence import load_model, save_model
+from tsfuse.ssl import pretrain_temporal
 from tsfuse.training import ProgressiveUnfreezing, make_loader, run_training
 
 log = logging.getLogger(__name__)
 HISTORY_FILE, TEXTS_FILE = "history.csv", "texts.json"
 
 
-def split_by_time(windows: WindowSet, val_months: int, horizon: int) -> tuple[WindowSet, WindowSet]:
-    """Hold out the latest ``val_months`` origins; training keeps windows whose target ends before them."""
-    months = windows.origin.astype("datetime64[M]").astype(np.int64)
-    if len(months) == 0 or val_months <= 0:
-        return windows, windows.subset(np.zeros(len(windows), bool))
-    val_start = months.max() - val_months + 1
-    return windows.subset(months + horizon <= val_start), windows.subset(months >= val_start)
+COLD_START_MONTHS = 3  # the fewest months of history a forecast is made from (README + corpus prior)
+
+
+def evaluate_loss(module: TsfuseModule, arrays: dict[str, np.ndarray], batch_size: int = 1024) -> float:
+    """The module's multi-task loss on ``arrays`` (eval mode, batch-size weighted like Lightning's epoch mean)."""
+    was_training = module.training
+    module.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for batch in make_loader(arrays, batch_size, shuffle=False):
+            size = len(batch["target"])
+            total += float(module.losses(batch)["loss"]) * size
+            count += size
+    module.train(was_training)
+    return total / max(count, 1)
 
 
 class Forecaster:
@@ -89,6 +99,22 @@ class Forecaster:
                             covariates=[c for c in self.model_config.covariates if c in panel.columns],
                             validate=False, **kwargs)
 
+    def _time_split(self, panel: pd.DataFrame, before, val_months: int) -> tuple[WindowSet, WindowSet, WindowSet]:
+        """(train, validation, all) training windows before ``before`` (default: after the last month).
+
+        Validation windows have their origin in the last ``val_months`` months; training windows see
+        only months before those (their targets are cut there, partly observed targets count). A
+        window needs ``train_config.min_history`` months of context and one observed target month.
+        """
+        end = pd.Timestamp(before) if before is not None else panel[DS].max() + pd.offsets.MonthBegin(1)
+        val_start = end - pd.DateOffset(months=max(val_months, 0))
+        kw = {"stride": self.train_config.stride, "min_history": self.train_config.min_history, "min_target": 1}
+        every = self._windows(panel, before=end, **kw)
+        train = self._windows(panel, before=val_start, **kw)
+        val = every.subset(every.origin >= np.datetime64(val_start, "M")) if val_months > 0 else every.subset(
+            np.zeros(len(every), bool))
+        return train, val, every
+
     # ------------------------------------------------------------- training
     @classmethod
     def pretrain(cls, panel: pd.DataFrame, texts: dict[str, str] | None, task: TaskSpec, *,
@@ -111,30 +137,39 @@ class Forecaster:
             model_cfg = replace(model_cfg, text_model=text_encoder.name, text_dim=text_encoder.dim)
         torch.manual_seed(train_cfg.seed)  # the initial weights follow the seed too
         est = cls(model_cfg, task, train_cfg, texts=texts, text_encoder=text_encoder)
-        windows = est._windows(panel, before=before, stride=train_cfg.stride)
-        if len(windows) == 0:
-            raise ValueError(f"no training windows: each project needs at least {task.min_history + task.horizon} "
-                             f"months of history{' before ' + str(before) if before is not None else ''}")
-        train_w, val_w = split_by_time(windows, train_cfg.val_months, task.horizon)
+        train_w, val_w, windows = est._time_split(panel, before, train_cfg.val_months)
+        if len(train_w) == 0:
+            raise PanelError(f"no training windows: a project needs more than {train_cfg.min_history + train_cfg.val_months} "
+                             f"months of history{' before ' + str(before) if before is not None else ''} "
+                             f"(min_history {train_cfg.min_history} + val_months {train_cfg.val_months})")
         train_arr, val_arr = est._inputs(train_w, est.texts), est._inputs(val_w, est.texts)
         est._set_class_weights(train_arr)
+        ssl_info, ssl_state = None, None
+        if train_cfg.ssl_epochs > 0:  # self-supervised temporal tower first, on months before `before` only
+            ssl_info = pretrain_temporal(est.module.net.temporal, panel, model_cfg, train_cfg, before)
+            ssl_state = copy.deepcopy(est.module.net.temporal.state_dict())
         history = run_training(est.module, train_arr, val_arr, train_cfg)
         if train_cfg.refit and history["best_epoch"] is not None and len(val_w):
-            est._refit_all(windows, history["best_epoch"] + 1)
+            est._refit_all(windows, history["best_epoch"] + 1, ssl_state)
             history["refit_epochs"] = history["best_epoch"] + 1
         est.info = {"trained_on": {"projects": int(panel[ID].nunique()), "windows": len(windows),
                                    "before": None if before is None else str(pd.Timestamp(before).date())},
-                    "training": history}
+                    "training": history, **({"ssl": ssl_info} if ssl_info else {})}
         return est
 
-    def _refit_all(self, windows: WindowSet, epochs: int) -> None:
+    def _refit_all(self, windows: WindowSet, epochs: int,
+                   temporal_state: dict[str, torch.Tensor] | None = None) -> None:
         """Retrain from the same initial weights on every window, the latest (validation) ones
-        included, for the epoch count early stopping chose: the model then knows the newest months."""
+        included, for the epoch count early stopping chose: the model then knows the newest months.
+        ``temporal_state``: the self-supervised temporal tower the first training started from."""
         torch.manual_seed(self.train_config.seed)
         self.module = TsfuseModule(self.model_config, self.train_config)
+        if temporal_state is not None:
+            self.module.net.temporal.load_state_dict(temporal_state)
         arrays = self._inputs(windows, self.texts)
         self._set_class_weights(arrays)
-        run_training(self.module, arrays, None, self.train_config, max_epochs=epochs, warn_without_val=False)
+        run_training(self.module, arrays, None, self.train_config, max_epochs=epochs, warn_without_val=False,
+                     phase="refit")
 
     def _set_class_weights(self, arrays: dict[str, np.ndarray]) -> None:
         power = {"balanced": 1.0, "sqrt": 0.5, "none": 0.0}[self.train_config.class_weights]
@@ -143,13 +178,17 @@ class Forecaster:
 
     def finetune(self, panel: pd.DataFrame, texts: dict[str, str] | None = None, *,
                  freeze_epochs: int | None = None, max_epochs: int | None = None,
-                 lr: float | None = None) -> "Forecaster":
+                 lr: float | None = None, guard: bool = True) -> "Forecaster":
         """A copy fine-tuned on ``panel`` (usually one project) with progressive unfreezing.
 
         Heads, fusion and text projection train first; the temporal tower joins after
-        ``freeze_epochs`` at a lower learning rate. Early stopping watches the project's own
-        latest months. With too little history to fine-tune, the pretrained model is returned
-        as is and a warning says so.
+        ``freeze_epochs`` at a lower learning rate. The project's latest months (a quarter of its
+        history, at most ``val_months``) are held out: early stopping picks the epoch there, and
+        if no epoch beats the pretrained model on them, the pretrained model is kept as is (so
+        fine-tuning is never worse on the project's own recent months). Without a training window
+        and a validation window whose whole horizon is observed (fewer than about four horizons of
+        months, 24 for H = 6), the pretrained model is returned as is with a warning.
+        ``guard=False`` keeps the fine-tuned weights even when they are worse.
         """
         panel = validate_panel(panel)
         cfg = replace(self.train_config, lr=lr or self.train_config.finetune_lr,
@@ -157,23 +196,37 @@ class Forecaster:
         tuned = Forecaster(self.model_config, self.task, cfg, state=self.module.state_dict(),
                            history=panel, texts={**self.texts, **(texts or {})},
                            info=copy.deepcopy(self.info), text_encoder=self._encoder)
-        windows = tuned._windows(panel)
-        train_w, val_w = split_by_time(windows, min(cfg.val_months, max(len(windows) // 4, 1)), self.task.horizon)
-        if len(train_w) == 0:
-            log.warning("fine-tuning skipped: %d month(s) of history give no training window (needs at least %d); "
-                        "the pretrained model is used as is", panel.groupby(ID).size().min(),
-                        self.task.min_history + self.task.horizon + 1)
-            tuned.info["finetune"] = {"skipped": True, "windows": 0}
+        months = int(panel.groupby(ID).size().max())
+        train_w, val_w, _ = tuned._time_split(panel, None, min(cfg.val_months, max(months // 4, 1)))
+        horizon = self.task.horizon
+        complete = int((~np.isnan(val_w.target)).all(axis=1).sum())
+        if len(train_w) == 0 or complete == 0:
+            # Without a validation window whose whole horizon is observed, nothing checks that fine-tuning
+            # helps; on 12-month histories it hurt as often as it helped (benchmarks/results/finetune-sweep.md).
+            log.warning("fine-tuning skipped: %d month(s) of history give %d training window(s) and %d validation "
+                        "window(s) with all %d target months observed (needs both: at least %d months with "
+                        "val_months >= %d); the pretrained model is used as is", months, len(train_w), complete,
+                        horizon, 4 * horizon, horizon)
+            tuned.info["finetune"] = {"skipped": True, "windows": len(train_w), "val_windows": len(val_w)}
             return tuned
+        train_arr, val_arr = tuned._inputs(train_w, tuned.texts), tuned._inputs(val_w, tuned.texts)
+        pretrained_loss = evaluate_loss(tuned.module, val_arr)
+        pretrained_state = copy.deepcopy(tuned.module.state_dict())
         tuned.module.lr_multipliers = {"temporal": 0.3}
         fz = cfg.freeze_epochs if freeze_epochs is None else freeze_epochs
-        history = run_training(tuned.module, tuned._inputs(train_w, tuned.texts), tuned._inputs(val_w, tuned.texts),
-                               cfg, max_epochs=max_epochs or cfg.finetune_max_epochs,
-                               extra_callbacks=[ProgressiveUnfreezing(fz)])
+        history = run_training(tuned.module, train_arr, val_arr, cfg, max_epochs=max_epochs or cfg.finetune_max_epochs,
+                               extra_callbacks=[ProgressiveUnfreezing(fz)], phase="finetune")
         tuned.module.lr_multipliers = {}
         for p in tuned.module.parameters():
             p.requires_grad = True
-        tuned.info["finetune"] = {"windows": len(train_w), "val_windows": len(val_w), "freeze_epochs": fz, **history}
+        kept = guard and (history["best_val_loss"] is None or history["best_val_loss"] >= pretrained_loss)
+        if kept:
+            tuned.module.load_state_dict(pretrained_state)
+            log.info("fine-tuning did not beat the pretrained model on the project's last %d window(s) "
+                     "(val loss %.4f vs %.4f): the pretrained model is kept", len(val_w),
+                     history["best_val_loss"] or float("nan"), pretrained_loss)
+        tuned.info["finetune"] = {"windows": len(train_w), "val_windows": len(val_w), "freeze_epochs": fz,
+                                  "pretrained_val_loss": pretrained_loss, "kept_pretrained": kept, **history}
         return tuned
 
     def load_pretrained_encoder(self, path: str | Path, strict: bool = False) -> dict[str, list[str]]:
@@ -232,13 +285,13 @@ class Forecaster:
         adjusted = torch.from_numpy(logits) - torch.log(class_weights)
         return torch.softmax(adjusted, -1).numpy()
 
-    def backtest(self, panel: pd.DataFrame, origins, texts: dict[str, str] | None = None
-                 ) -> tuple[WindowSet, dict[str, np.ndarray]]:
+    def backtest(self, panel: pd.DataFrame, origins, texts: dict[str, str] | None = None, *,
+                 min_history: int | None = None) -> tuple[WindowSet, dict[str, np.ndarray]]:
         """Forecast every window eligible for scoring at ``origins`` (BENCHMARK.md rules: 12 months of
-        history before the origin and the whole horizon observed). Inputs use only months before
-        each origin. Returns the windows (with their true targets and labels) and the outputs of
-        :meth:`predict_windows`, aligned."""
-        windows = self._windows(validate_panel(panel), list(origins))
+        history before the origin, or ``min_history`` for a cold start, and the whole horizon
+        observed). Inputs use only months before each origin. Returns the windows (with their true
+        targets and labels) and the outputs of :meth:`predict_windows`, aligned."""
+        windows = self._windows(validate_panel(panel), list(origins), min_history=min_history)
         return windows, self.predict_windows(windows, texts)
 
     def predict(self, panel: pd.DataFrame | None = None, texts: dict[str, str] | None = None,
@@ -264,7 +317,7 @@ class Forecaster:
             groups = {pd.Timestamp(origin): list(panel[ID].unique())}
         for o, ids in groups.items():
             part = panel[panel[ID].isin(ids)]
-            windows = self._windows(part, [o], require_target=False)
+            windows = self._windows(part, [o], require_target=False, min_history=COLD_START_MONTHS)
             self._check_history(part, windows, o)
             yield part, windows
 
@@ -279,8 +332,14 @@ class Forecaster:
         have = set(windows.unique_id)
         short = [p for p in panel[ID].unique() if p not in have]
         if short:
-            raise ValueError(f"project(s) {short[:5]} have fewer than {self.task.min_history} months of history "
-                             f"before {pd.Timestamp(origin):%Y-%m}; a forecast needs at least {self.task.min_history}")
+            raise PanelError(f"project(s) {short[:5]} have fewer than {COLD_START_MONTHS} months of history "
+                             f"before {pd.Timestamp(origin):%Y-%m}; a forecast needs at least {COLD_START_MONTHS}")
+        cold = windows.age < self.task.min_history
+        if cold.any():
+            log.warning("cold start: %s ha%s only %s month(s) of history (< %d); the forecast leans on the README and "
+                        "what the model learned from other projects: treat it as rough",
+                        list(windows.unique_id[cold][:5]), "s" if cold.sum() == 1 else "ve",
+                        sorted(set(windows.age[cold].tolist())), self.task.min_history)
 
     def _forecast_table(self, windows: WindowSet, out: dict[str, np.ndarray]) -> pd.DataFrame:
         n, h = out["quantiles"].shape[:2]
@@ -346,11 +405,17 @@ class Forecaster:
     def load(cls, directory: str | Path) -> "Forecaster":
         """Load a folder written by :meth:`save` (checksums verified, never unpickles)."""
         state, config, extra = load_model(directory)
-        task = TaskSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in config["task"].items()})
-        history = None
-        if HISTORY_FILE in extra:
-            history = pd.read_csv(io.BytesIO(extra[HISTORY_FILE]), parse_dates=[DS])
-            history[ID] = history[ID].astype(str)
-        texts = json.loads(extra.get(TEXTS_FILE, b"{}"))
-        return cls(ModelConfig.from_dict(config["model"]), task, TrainConfig.from_dict(config["train"]),
-                   state=state, history=history, texts=texts, info=config.get("info", {}))
+        try:
+            task = TaskSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in config["task"].items()})
+            history = None
+            if HISTORY_FILE in extra:
+                history = pd.read_csv(io.BytesIO(extra[HISTORY_FILE]), parse_dates=[DS])
+                history[ID] = history[ID].astype(str)
+            texts = json.loads(extra.get(TEXTS_FILE, b"{}"))
+            return cls(ModelConfig.from_dict(config["model"]), task, TrainConfig.from_dict(config["train"]),
+                       state=state, history=history, texts=texts, info=config.get("info", {}))
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # config / weights this tsfuse cannot use
+            raise ModelFileError(
+                f"{directory} was saved by tsfuse {config.get('tsfuse_version', '(unknown)')} and does not fit "
+                f"tsfuse {__version__}: {type(exc).__name__}: {exc}. Re-save it with this tsfuse, or install "
+                "the one that saved it") from None

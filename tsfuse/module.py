@@ -48,7 +48,8 @@ class TsfuseModule(pl.LightningModule):
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return self.net(batch)
 
-    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+    def losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The weighted multi-task ``loss`` and its parts ``value``, ``trend``, ``level`` for one batch."""
         out = self.net(batch)
         smoothing = self.train_config.label_smoothing
         value = pinball_loss(out["quantiles"], batch["target"], batch["target_mask"], self.quantiles)
@@ -58,12 +59,13 @@ class TsfuseModule(pl.LightningModule):
                                 ignore_index=-1, label_smoothing=smoothing)
         trend, level = torch.nan_to_num(trend), torch.nan_to_num(level)  # a batch with no labels
         wv, wt, wl = self.train_config.loss_weights
-        loss = wv * value + wt * trend + wl * level
-        size = batch["target"].shape[0]
-        self.log_dict({f"{stage}_loss": loss, f"{stage}_value": value, f"{stage}_trend": trend,
-                       f"{stage}_level": level}, prog_bar=(stage == "val"), on_epoch=True,
-                      on_step=False, batch_size=size)
-        return loss
+        return {"loss": wv * value + wt * trend + wl * level, "value": value, "trend": trend, "level": level}
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        parts = self.losses(batch)
+        self.log_dict({f"{stage}_{k}": v for k, v in parts.items()},
+                      prog_bar=(stage == "val"), on_epoch=True, on_step=False, batch_size=batch["target"].shape[0])
+        return parts["loss"]
 
     def training_step(self, batch, batch_idx):
         return self._step(batch, "train")

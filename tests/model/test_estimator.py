@@ -5,7 +5,7 @@ import torch
 
 import tsfuse
 from tests.conftest import TINY_MODEL, TINY_TRAIN
-from tsfuse.estimator import Forecaster, split_by_time
+from tsfuse.estimator import Forecaster
 from tsfuse.data.windows import make_windows
 from tsfuse.persistence import ModelFileError
 
@@ -41,12 +41,21 @@ def test_backtest_origin_uses_months_before_it(global_model, panel):
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_pretrain_before_cutoff_only_uses_earlier_targets(panel, task):
-    w = make_windows(panel, task, None, before="2022-01-01")
-    assert (w.origin.astype("datetime64[M]") + 6 <= np.datetime64("2022-01")).all()
-    train, val = split_by_time(w, 6, 6)
-    assert len(train) and len(val)
-    assert train.origin.max() + 6 <= val.origin.min()
+def test_time_split_reads_nothing_at_or_after_the_cutoff(global_model, panel):
+    before, val_months = pd.Timestamp("2022-01-01"), 6
+    train, val, every = global_model._time_split(panel, before, val_months)
+    val_start = np.datetime64("2021-07")
+    assert len(train) and len(val) and len(every) > len(val)
+    assert (train.origin < val_start).all() and (val.origin >= val_start).all()
+    assert (val.origin < np.datetime64("2022-01")).all()
+    # training targets stop before the validation months, validation targets before the cut-off
+    last_train = train.origin.astype("datetime64[M]").astype(int)[:, None] + np.arange(6)[None, :]
+    assert np.isnan(train.target[last_train >= val_start.astype(int)]).all()
+    changed = panel.copy()
+    changed.loc[changed.ds >= before, "y"] += 1000
+    _, val2, every2 = global_model._time_split(changed, before, val_months)
+    np.testing.assert_array_equal(every.target, every2.target)
+    np.testing.assert_array_equal(every.history, every2.history)
 
 
 def test_save_load_identical_predictions(global_model, panel, tmp_path):
@@ -70,26 +79,47 @@ def test_loading_refuses_a_changed_weights_file(global_model, tmp_path):
 def test_progressive_unfreezing(global_model, panel):
     one = panel[panel.unique_id == "org/project-2"]
     before = {k: v.clone() for k, v in global_model.module.net.state_dict().items()}
-    frozen = global_model.finetune(one, freeze_epochs=2, max_epochs=2)
+    frozen = global_model.finetune(one, freeze_epochs=2, max_epochs=2, guard=False)
     after = frozen.module.net.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("temporal."))
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("heads."))
-    thawed = global_model.finetune(one, freeze_epochs=1, max_epochs=3)
+    thawed = global_model.finetune(one, freeze_epochs=1, max_epochs=3, guard=False)
     assert any(not torch.equal(before[k], thawed.module.net.state_dict()[k]) for k in before
                if k.startswith("temporal."))
 
 
+def test_finetune_that_does_not_help_keeps_the_pretrained_model(global_model, panel):
+    one = panel[panel.unique_id == "org/project-2"]
+    wrecked = global_model.finetune(one, lr=50.0, freeze_epochs=0, max_epochs=2)  # a learning rate that diverges
+    info = wrecked.info["finetune"]
+    assert info["kept_pretrained"] and info["best_val_loss"] >= info["pretrained_val_loss"]
+    pd.testing.assert_frame_equal(wrecked.predict(one), global_model.predict(one))
+    helped = global_model.finetune(one, max_epochs=4)
+    info = helped.info["finetune"]
+    assert info["kept_pretrained"] == (info["best_val_loss"] >= info["pretrained_val_loss"])
+
+
 def test_finetune_with_too_little_history_keeps_pretrained(global_model, panel, caplog):
-    short = panel[panel.unique_id == "org/project-4"].tail(14)
+    short = panel[panel.unique_id == "org/project-4"].tail(4)
     tuned = global_model.finetune(short)
     assert tuned.info["finetune"]["skipped"]
     assert "fine-tuning skipped" in caplog.text
-    _check_forecast(tuned.predict(), 1)
+
+
+def test_cold_start_forecast_from_a_few_months(global_model, panel, caplog, tmp_path):
+    project = panel[panel.unique_id == "org/project-4"]
+    saved = global_model.save(tmp_path / "global")
+    for months in (3, 6):
+        cold = project.head(months)
+        table = tsfuse.fit(cold, "a web framework", pretrained=str(saved)).predict()
+        _check_forecast(table, 1)
+        assert table.ds.min() == cold.ds.max() + pd.offsets.MonthBegin(1)
+        assert "cold start" in caplog.text
 
 
 def test_predict_refuses_too_short_history(global_model, panel):
-    short = panel[panel.unique_id == "org/project-4"].tail(8)
-    with pytest.raises(ValueError, match="fewer than 12 months"):
+    short = panel[panel.unique_id == "org/project-4"].tail(2)
+    with pytest.raises(ValueError, match="fewer than 3 months"):
         global_model.predict(short)
 
 

@@ -63,14 +63,20 @@ def make_windows(
     require_target: bool = True,
     covariates: Sequence[str] | None = None,
     validate: bool = True,
+    min_history: int | None = None,
+    min_target: int | None = None,
 ) -> WindowSet:
     """Windows of ``panel`` for ``task``.
 
     - ``origins`` given: one window per (project, origin) that is eligible per BENCHMARK.md:
       at least ``task.min_history`` months before the origin and, if ``require_target``,
       observed months up to origin + H - 1.
-    - ``origins`` None: every ``stride``-th eligible origin of every project whose whole
-      target lies before ``before`` (training windows for a cut-off; all months if None).
+    - ``origins`` None: every ``stride``-th eligible origin of every project whose first
+      ``min_target`` target months (default: all H) lie before ``before`` (training windows for a
+      cut-off; all months if None). Target months at or after ``before`` are never read (NaN).
+
+    ``min_history`` (default ``task.min_history``) is the fewest months of context a window may
+    have; fewer than 12 is the cold-start regime.
     """
     df = validate_panel(panel) if validate else panel
     cov_names = tuple(covariate_columns(df) if covariates is None else covariates)
@@ -78,6 +84,10 @@ def make_windows(
     if missing:
         raise ValueError(f"covariate column(s) {missing} not in the panel (has {list(df.columns)})")
     H, L = task.horizon, context_length
+    min_hist = task.min_history if min_history is None else min_history
+    need = H if min_target is None else min_target
+    if min_hist < 1 or not 1 <= need <= H:
+        raise ValueError(f"need min_history >= 1 and 1 <= min_target <= horizon {H}, got {min_hist}, {need}")
     origin_months = None if origins is None else np.array(
         [np.datetime64(pd.Timestamp(o), "M").astype(np.int64) for o in origins])
     cutoff = None if before is None else np.datetime64(pd.Timestamp(before), "M").astype(np.int64)
@@ -88,18 +98,20 @@ def make_windows(
     for uid, g in df.groupby(ID, sort=True):
         months = _month_index(g[DS])
         y = g[Y].to_numpy(float)
-        n, first = len(y), months[0]
+        first = months[0]
+        if cutoff is not None:  # nothing at or after the cut-off is ever read
+            y = y[: max(0, cutoff - first)]
+        n = len(y)
         ys.append(y)
-        covs.append(g[list(cov_names)].to_numpy(float) if cov_names else np.zeros((n, 0)))
+        covs.append(g[list(cov_names)].to_numpy(float)[:n] if cov_names else np.zeros((n, 0)))
         if origin_months is not None:
             positions = origin_months - first
         else:
-            last_pos = n - H if cutoff is None else min(n - H, cutoff - first - H)
-            positions = np.arange(task.min_history, last_pos + 1, stride)
+            positions = np.arange(min_hist, n - need + 1, stride)
         for pos in positions:
-            if pos < task.min_history:
+            if pos < min_hist:
                 continue
-            if require_target and pos + H > n:
+            if require_target and pos + (H if origin_months is not None else need) > n:
                 continue
             if pos > n:  # an origin beyond the month after the data: nothing to forecast from
                 continue

@@ -1,0 +1,84 @@
+"""Training killed mid-run resumes from its last checkpoint and ends where an uninterrupted run would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pandas as pd
+import pytest
+import torch
+
+from tests.conftest import TINY_MODEL
+from tsfuse.data.synthetic import generate_panel
+from tsfuse.data.tasks import get_task
+from tsfuse.estimator import Forecaster
+
+# refit off: the model is the first phase's, the one interrupted
+TRAIN = {"max_epochs": 4, "progress_bar": False, "logger": "csv", "batch_size": 64, "patience": 10, "refit": False}
+KILL_AT_EPOCH = 2
+
+# The child trains and SIGKILLs itself (no cleanup, no exception handling: like a killed job) at the
+# end of epoch KILL_AT_EPOCH of the first training phase, right after that epoch's checkpoint was written.
+CHILD = textwrap.dedent("""
+    import os, signal, sys
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from tsfuse.data.synthetic import generate_panel
+    from tsfuse.data.tasks import get_task
+    from tsfuse.estimator import Forecaster
+
+    save = ModelCheckpoint.on_train_epoch_end
+    def save_then_die(self, trainer, pl_module):
+        save(self, trainer, pl_module)
+        if trainer.current_epoch == {kill}:
+            os.kill(os.getpid(), signal.SIGKILL)
+    ModelCheckpoint.on_train_epoch_end = save_then_die
+    panel = generate_panel(8, 40, covariates=("authors",), seed=3)
+    Forecaster.pretrain(panel, {{}}, get_task("oss-activity"), preset="light", model={model}, train={train})
+""")
+
+
+def _pretrain(train: dict) -> Forecaster:
+    panel = generate_panel(8, 40, covariates=("authors",), seed=3)
+    return Forecaster.pretrain(panel, {}, get_task("oss-activity"), preset="light", model=TINY_MODEL, train=train)
+
+
+def test_killed_training_resumes_and_ends_like_an_uninterrupted_run(tmp_path):
+    log_dir = tmp_path / "run"
+    train = {**TRAIN, "log_dir": str(log_dir)}
+    child = CHILD.format(kill=KILL_AT_EPOCH, model=repr(TINY_MODEL), train=repr(train))
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=300)
+    assert done.returncode == -9, done.stderr[-2000:]  # killed, not finished
+    assert (log_dir / "fit" / "checkpoints" / "last.ckpt").is_file()
+    assert not (log_dir / "fit" / "done.json").exists()
+
+    resumed = _pretrain({**train, "resume": True})
+    curve = resumed.info["training"]["curve"]
+    assert [c["epoch"] for c in curve] == list(range(TRAIN["max_epochs"]))  # the epochs before the kill are kept
+    assert json.loads((log_dir / "fit" / "done.json").read_text())["epochs"] == TRAIN["max_epochs"]
+
+    uninterrupted = _pretrain({**TRAIN, "log_dir": str(tmp_path / "other")})
+    # same losses epoch by epoch (same batches, same dropout masks after the restart), same last weights
+    assert curve == uninterrupted.info["training"]["curve"]
+    last = [torch.load(d / "fit" / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+            for d in (log_dir, tmp_path / "other")]
+    assert all(torch.equal(last[0][k], last[1][k]) for k in last[0])
+    panel = generate_panel(8, 40, covariates=("authors",), seed=3)
+    pd.testing.assert_frame_equal(resumed.predict(panel), uninterrupted.predict(panel))
+
+
+def test_resuming_a_finished_run_does_not_train_again(tmp_path):
+    train = {**TRAIN, "max_epochs": 2, "log_dir": str(tmp_path / "run")}
+    first = _pretrain(train)
+    stamp = (tmp_path / "run" / "fit" / "checkpoints" / "last.ckpt").stat().st_mtime_ns
+    again = _pretrain({**train, "resume": True})
+    assert (tmp_path / "run" / "fit" / "checkpoints" / "last.ckpt").stat().st_mtime_ns == stamp
+    panel = generate_panel(8, 40, covariates=("authors",), seed=3)
+    pd.testing.assert_frame_equal(first.predict(panel), again.predict(panel))
+
+
+def test_resume_needs_a_log_dir():
+    with pytest.raises(ValueError, match="resume=True needs log_dir"):
+        _pretrain({**TRAIN, "resume": True})
