@@ -26,13 +26,7 @@ REPOS = {  # name -> months with one commit each
 }
 
 
-@pytest.fixture(autouse=True)
-def isolated_git(monkeypatch, tmp_path):
-    """No user/system git config leaks into the test."""
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        monkeypatch.delenv(var, raising=False)
+pytestmark = pytest.mark.usefixtures("isolated_git")  # tests/data/conftest.py
 
 
 def make_repo(path, months: list[str]) -> None:
