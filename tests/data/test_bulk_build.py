@@ -26,7 +26,7 @@ REPOS = {  # name -> months with one commit each
 }
 
 
-pytestmark = pytest.mark.usefixtures("isolated_git")  # tests/data/conftest.py
+pytestmark = pytest.mark.usefixtures("isolated_git")  # tests/conftest.py
 
 
 def make_repo(path, months: list[str]) -> None:

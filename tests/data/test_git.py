@@ -12,7 +12,7 @@ from tsfuse.data.schema import PanelError
 README = "# Demo\n\nA tiny project.\n"
 
 
-pytestmark = pytest.mark.usefixtures("isolated_git")  # tests/data/conftest.py
+pytestmark = pytest.mark.usefixtures("isolated_git")  # tests/conftest.py
 
 
 def git(repo, *args, who="Alice <alice@example.com>", when=None):
