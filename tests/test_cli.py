@@ -13,9 +13,14 @@ def test_data_show_prints_table_and_sparkline(capsys):
     assert any(ch in out for ch in "▁▂▃▄▅▆▇█")
 
 
-def test_data_show_unknown_project_names_it():
-    with pytest.raises(SystemExit, match="not in the oss-activity corpus"):
-        main(["data", "show", "nobody/nothing"])
+def test_data_show_unknown_project_names_it(capsys):
+    assert main(["data", "show", "nobody/nothing"]) == 2
+    assert "error: project 'nobody/nothing' is not in the oss-activity corpus" in capsys.readouterr().err
+
+
+def test_pretrain_resume_needs_a_log_dir(capsys):
+    assert main(["pretrain", "--out", "/nonexistent/never-written", "--resume"]) == 2
+    assert "error: --resume needs --log-dir" in capsys.readouterr().err
 
 
 def test_data_check_reports_flags(capsys):

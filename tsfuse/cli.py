@@ -20,7 +20,7 @@ def _corpus_project(corpus: str, project: str):
     panel = c.panel[c.panel[ID] == project]
     if panel.empty:
         close = [p for p in c.texts or c.panel[ID].unique() if project.split("/")[-1].lower() in p.lower()][:5]
-        raise SystemExit(f"error: project {project!r} is not in the {corpus} corpus"
+        raise PanelError(f"project {project!r} is not in the {corpus} corpus"
                          + (f"; did you mean {close}?" if close else ""))
     return c, panel.reset_index(drop=True), c.texts.get(project, "")
 
@@ -95,7 +95,7 @@ def cmd_pretrain(args) -> None:
                   if getattr(args, k) is not None})
     if args.resume:
         if not args.log_dir:
-            raise SystemExit("error: --resume needs --log-dir, the folder of the interrupted run's checkpoints")
+            raise ValueError("--resume needs --log-dir, the folder of the interrupted run's checkpoints")
         train["resume"] = True
     model = {"temporal": args.temporal} if args.temporal else {}
     f = Forecaster.pretrain(c.panel, c.texts, c.task, preset=args.preset, before=args.before, model=model, train=train)

@@ -30,7 +30,14 @@ log = logging.getLogger(__name__)
 HISTORY_FILE, TEXTS_FILE = "history.csv", "texts.json"
 
 
+# Where and how a run trained (devices, checkpoint folder) belongs to that machine and run, not to the
+# model: a saved model and a fine-tune start from the defaults (one CPU process, no log folder).
+RUN_FIELDS = ("accelerator", "devices", "strategy", "num_nodes", "log_dir", "resume")
 COLD_START_MONTHS = 3  # the fewest months of history a forecast is made from (README + corpus prior)
+
+
+def _run_defaults() -> dict[str, Any]:
+    return {name: TrainConfig.__dataclass_fields__[name].default for name in RUN_FIELDS}
 
 
 def evaluate_loss(module: TsfuseModule, arrays: dict[str, np.ndarray], batch_size: int = 1024) -> float:
@@ -192,7 +199,7 @@ class Forecaster:
         """
         panel = validate_panel(panel)
         cfg = replace(self.train_config, lr=lr or self.train_config.finetune_lr,
-                      batch_size=self.train_config.finetune_batch_size)
+                      batch_size=self.train_config.finetune_batch_size, **_run_defaults())
         tuned = Forecaster(self.model_config, self.task, cfg, state=self.module.state_dict(),
                            history=panel, texts={**self.texts, **(texts or {})},
                            info=copy.deepcopy(self.info), text_encoder=self._encoder)
@@ -397,7 +404,8 @@ class Forecaster:
         if self.history is not None:
             extra[HISTORY_FILE] = self.history.to_csv(index=False, date_format="%Y-%m-%d").encode()
         config = {"tsfuse_version": __version__, "model": self.model_config.to_dict(),
-                  "train": self.train_config.to_dict(), "task": asdict(self.task), "info": self.info}
+                  "train": replace(self.train_config, **_run_defaults()).to_dict(), "task": asdict(self.task),
+                  "info": self.info}
         state = {k: v for k, v in self.module.state_dict().items()}
         return save_model(directory, state, config, extra)
 

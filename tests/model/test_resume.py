@@ -82,3 +82,15 @@ def test_resuming_a_finished_run_does_not_train_again(tmp_path):
 def test_resume_needs_a_log_dir():
     with pytest.raises(ValueError, match="resume=True needs log_dir"):
         _pretrain({**TRAIN, "resume": True})
+
+
+def test_saved_models_and_fine_tunes_do_not_carry_the_run_folder_or_devices(tmp_path):
+    model = _pretrain({**TRAIN, "max_epochs": 1, "log_dir": str(tmp_path / "run"), "devices": 1})
+    assert model.train_config.log_dir == str(tmp_path / "run")
+    loaded = Forecaster.load(model.save(tmp_path / "saved"))
+    assert loaded.train_config.log_dir is None and not loaded.train_config.resume
+    assert loaded.train_config.accelerator == "cpu"
+    panel = generate_panel(8, 40, covariates=("authors",), seed=3)
+    tuned = model.finetune(panel[panel.unique_id == panel.unique_id.iloc[0]], max_epochs=1)
+    assert tuned.train_config.log_dir is None
+    assert not (tmp_path / "run" / "finetune").exists()
