@@ -36,6 +36,18 @@ RUN_FIELDS = ("accelerator", "devices", "strategy", "num_nodes", "log_dir", "res
 COLD_START_MONTHS = 3  # the fewest months of history a forecast is made from (README + corpus prior)
 
 
+def checked_texts(texts: dict[str, str] | None) -> dict[str, str]:
+    """README texts handed to predict / finetune, through the same checks as ``tsfuse.fit``'s
+    (binary or non-UTF-8 refused, huge ones cut); a non-dict is refused."""
+    from tsfuse.text.clean import prepare_readme
+
+    if texts is None:
+        return {}
+    if not isinstance(texts, dict):
+        raise TypeError(f"texts must be a dict {{unique_id: README text}}, got {type(texts).__name__}")
+    return {str(uid): prepare_readme(text, f"texts[{uid!r}]") for uid, text in texts.items()}
+
+
 def _run_defaults() -> dict[str, Any]:
     return {name: TrainConfig.__dataclass_fields__[name].default for name in RUN_FIELDS}
 
@@ -201,7 +213,7 @@ class Forecaster:
         cfg = replace(self.train_config, lr=lr or self.train_config.finetune_lr,
                       batch_size=self.train_config.finetune_batch_size, **_run_defaults())
         tuned = Forecaster(self.model_config, self.task, cfg, state=self.module.state_dict(),
-                           history=panel, texts={**self.texts, **(texts or {})},
+                           history=panel, texts={**self.texts, **checked_texts(texts)},
                            info=copy.deepcopy(self.info), text_encoder=self._encoder)
         months = int(panel.groupby(ID).size().max())
         train_w, val_w, _ = tuned._time_split(panel, None, min(cfg.val_months, max(months // 4, 1)))
@@ -274,7 +286,7 @@ class Forecaster:
     def predict_windows(self, windows: WindowSet, texts: dict[str, str] | None = None) -> dict[str, np.ndarray]:
         """Forecasts for prepared windows: ``quantiles`` [N, H, Q] (counts), ``trend_proba`` [N, 3],
         ``level_proba`` [N, 5], ``embedding`` [N, fusion_size]."""
-        texts = {**self.texts, **(texts or {})}
+        texts = {**self.texts, **checked_texts(texts)}
         if len(windows) == 0:
             h, q = self.task.horizon, len(self.model_config.quantiles)
             return {"quantiles": np.zeros((0, h, q)), "trend_proba": np.zeros((0, 3)), "level_proba": np.zeros((0, 5))}

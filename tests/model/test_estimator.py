@@ -184,3 +184,12 @@ def test_fit_rejects_bad_input_clearly(frame, readme, error, message, global_mod
     path = global_model.save(tmp_path / "pre")
     with pytest.raises(error, match=message):
         tsfuse.fit(frame, readme, pretrained=str(path))
+
+
+def test_texts_given_to_predict_go_through_the_readme_checks(global_model, panel):
+    one = panel[panel.unique_id == "org/project-1"]
+    with pytest.raises(tsfuse.TextInputError, match=r"texts\['org/project-1'\]"):
+        global_model.predict(one, texts={"org/project-1": "\x00\x01binary"})
+    with pytest.raises(TypeError, match="texts must be a dict"):
+        global_model.predict(one, texts=["a README"])
+    _check_forecast(global_model.predict(one, texts={"org/project-1": "# A project\n\nDoes things."}), 1)
