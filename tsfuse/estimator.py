@@ -31,7 +31,8 @@ HISTORY_FILE, TEXTS_FILE = "history.csv", "texts.json"
 
 
 # Where and how a run trained (devices, checkpoint folder) belongs to that machine and run, not to the
-# model: a saved model and a fine-tune start from the defaults (one CPU process, no log folder).
+# model: a saved model keeps the defaults (one CPU process, no log folder); a fine-tune never reuses the
+# pretraining's log folder (its finished phases would be "resumed").
 RUN_FIELDS = ("accelerator", "devices", "strategy", "num_nodes", "log_dir", "resume")
 COLD_START_MONTHS = 3  # the fewest months of history a forecast is made from (README + corpus prior)
 
@@ -211,7 +212,7 @@ class Forecaster:
         """
         panel = validate_panel(panel)
         cfg = replace(self.train_config, lr=lr or self.train_config.finetune_lr,
-                      batch_size=self.train_config.finetune_batch_size, **_run_defaults())
+                      batch_size=self.train_config.finetune_batch_size, log_dir=None, resume=False)
         tuned = Forecaster(self.model_config, self.task, cfg, state=self.module.state_dict(),
                            history=panel, texts={**self.texts, **checked_texts(texts)},
                            info=copy.deepcopy(self.info), text_encoder=self._encoder)
