@@ -12,6 +12,7 @@ from tsfuse.data.schema import ID, covariate_columns, validate_panel
 from tsfuse.data.tasks import TaskSpec, get_task
 from tsfuse.errors import PanelError
 from tsfuse.estimator import COLD_START_MONTHS, Forecaster
+from tsfuse.text.clean import prepare_readme
 
 log = logging.getLogger(__name__)
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
@@ -79,8 +80,6 @@ def fit(project_df: pd.DataFrame, readme_text: str | bytes | None = "", *,
     bytes must be UTF-8). Bad input raises a :class:`~tsfuse.errors.TsfuseError` (cases in
     ``docs/errors.md``); a ``project_df`` that is not a DataFrame or a README of another type, ``TypeError``.
     """
-    from tsfuse.text.clean import prepare_readme  # deferred: tsfuse.text loads the sentence encoder
-
     readme_text = prepare_readme(readme_text, "readme_text")
     panel = _one_project(project_df, unique_id)
     uid = str(panel[ID].iloc[0])

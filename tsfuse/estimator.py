@@ -24,6 +24,7 @@ from tsfuse.module import TsfuseModule, balanced_class_weights
 from tsfuse.errors import ModelFileError, PanelError
 from tsfuse.persistence import load_model, save_model
 from tsfuse.ssl import pretrain_temporal
+from tsfuse.text.clean import prepare_readme
 from tsfuse.training import ProgressiveUnfreezing, make_loader, run_training
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,6 @@ COLD_START_MONTHS = 3  # the fewest months of history a forecast is made from (R
 def checked_texts(texts: dict[str, str] | None) -> dict[str, str]:
     """README texts handed to predict / finetune, through the same checks as ``tsfuse.fit``'s
     (binary or non-UTF-8 refused, huge ones cut); a non-dict is refused."""
-    from tsfuse.text.clean import prepare_readme
-
     if texts is None:
         return {}
     if not isinstance(texts, dict):
@@ -131,9 +130,7 @@ class Forecaster:
         kw = {"stride": self.train_config.stride, "min_history": self.train_config.min_history, "min_target": 1}
         every = self._windows(panel, before=end, **kw)
         train = self._windows(panel, before=val_start, **kw)
-        val = every.subset(every.origin >= np.datetime64(val_start, "M")) if val_months > 0 else every.subset(
-            np.zeros(len(every), bool))
-        return train, val, every
+        return train, every.subset(every.origin >= np.datetime64(val_start, "M")), every
 
     # ------------------------------------------------------------- training
     @classmethod

@@ -25,6 +25,7 @@ import pandas as pd
 
 from tsfuse.data.commits import from_commits
 from tsfuse.data.schema import PanelError
+from tsfuse.text.clean import prepare_readme
 
 README_NAMES = ("README.md", "README.rst", "README.txt", "readme.md", "README", "docs/README.md")
 log = logging.getLogger(__name__)
@@ -111,8 +112,6 @@ def read_readme(repo: Path) -> str:
     names = [n for n in README_NAMES if n in blobs] or sorted(n for n in blobs if n.lower().startswith("readme"))
     if not names:
         return ""
-    from tsfuse.text.clean import prepare_readme  # deferred: tsfuse.text loads the sentence encoder
-
     raw = _git_bytes(repo, "cat-file", "blob", f"HEAD:{names[0]}")
     source = f"{names[0]} at HEAD of {repo}"
     try:

@@ -111,7 +111,7 @@ def make_windows(
         for pos in positions:
             if pos < min_hist:
                 continue
-            if require_target and pos + (H if origin_months is not None else need) > n:
+            if require_target and origin_months is not None and pos + H > n:
                 continue
             if pos > n:  # an origin beyond the month after the data: nothing to forecast from
                 continue

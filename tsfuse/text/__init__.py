@@ -1,8 +1,15 @@
-"""Text tower inputs: README cleaning and a frozen, cached sentence encoder."""
+"""Text tower inputs: README cleaning and a frozen, cached sentence encoder.
 
-from tsfuse.text.cache import EmbeddingCache, default_cache_dir
-from tsfuse.text.clean import clean_readme
-from tsfuse.text.encoder import DEFAULT_ENCODER, TextEmbeddings, TextEncoder
+README cleaning and checks load eagerly (plain Python); the encoder and its cache load on first
+use, so the data layer and the API can check README input without importing sentence-transformers.
+"""
+
+from importlib import import_module
+
+from tsfuse.text.clean import clean_readme, prepare_readme
+
+_LAZY = {"DEFAULT_ENCODER": "encoder", "TextEmbeddings": "encoder", "TextEncoder": "encoder",
+         "EmbeddingCache": "cache", "default_cache_dir": "cache"}
 
 __all__ = [
     "DEFAULT_ENCODER",
@@ -11,4 +18,11 @@ __all__ = [
     "TextEncoder",
     "clean_readme",
     "default_cache_dir",
+    "prepare_readme",
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(f"tsfuse.text.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'tsfuse.text' has no attribute {name!r}")
