@@ -30,6 +30,7 @@ warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*
 # A refit (no validation windows, by design) trains a module that defines validation_step.
 warnings.filterwarnings("ignore", message=r".*defined a `validation_step` but have no `val_dataloader`.*")
 
+DONE_FILE = "done.json"  # written when a phase finishes: resuming it reloads its weights instead of training
 MODEL_INPUTS = ("series", "static", "text", "text_present", "target", "target_mask", "trend", "level")
 
 
@@ -183,15 +184,13 @@ def run_training(module: pl.LightningModule, train: dict[str, np.ndarray] | Data
             module.load_state_dict(saved["state_dict"])
             log.info("resume: %s already finished in %s; its weights are reloaded", phase, log_dir)
         else:
-            if cfg.log_dir and not cfg.resume and log_dir.exists():
-                shutil.rmtree(log_dir / "checkpoints", ignore_errors=True)  # a fresh run does not mix old checkpoints
+            if cfg.log_dir and not cfg.resume:  # a fresh run does not mix in an earlier run's checkpoints or marker
+                shutil.rmtree(log_dir / "checkpoints", ignore_errors=True)
+                done.unlink(missing_ok=True)
             history = _fit(module, train, val, cfg, log_dir, max_epochs, extra_callbacks, trainer_kwargs,
                            warn_without_val, persistent=bool(cfg.log_dir))
     history["log_dir"] = cfg.log_dir
     return history
-
-
-DONE_FILE = "done.json"
 
 
 def _fit(module, train, val, cfg, log_dir, max_epochs, extra_callbacks, trainer_kwargs, warn_without_val,

@@ -49,6 +49,8 @@ def test_killed_training_resumes_and_ends_like_an_uninterrupted_run(tmp_path):
     log_dir = tmp_path / "run"
     train = {**TRAIN, "log_dir": str(log_dir)}
     child = CHILD.format(kill=KILL_AT_EPOCH, model=repr(TINY_MODEL), train=repr(train))
+    (log_dir / "fit").mkdir(parents=True)  # an earlier run's marker: a fresh run must not leave it for --resume
+    (log_dir / "fit" / "done.json").write_text(json.dumps({"epochs": 1, "weights": str(tmp_path / "gone.ckpt")}))
     done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=300)
     assert done.returncode == -9, done.stderr[-2000:]  # killed, not finished
     assert (log_dir / "fit" / "checkpoints" / "last.ckpt").is_file()
