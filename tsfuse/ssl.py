@@ -129,20 +129,13 @@ class ContrastivePretraining(pl.LightningModule):
         size = encoder.out_size
         self.head = nn.Sequential(nn.Linear(size, size), nn.BatchNorm1d(size), nn.ReLU(), nn.Linear(size, size))
         self.train_config = train_config
-        self.epoch_losses: list[float] = []
-        self._loss_sum, self._loss_n = 0.0, 0
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         z = self.head(self.encoder(batch["series"], batch["mask"]))
         loss = coles_loss(z, batch["project"], self.train_config.ssl_temperature)
-        self.log("ssl_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(z))
-        self._loss_sum += float(loss.detach()) * len(z)
-        self._loss_n += len(z)
+        # logged as train_loss: run_training's loss curve records its epoch means
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(z))
         return loss
-
-    def on_train_epoch_end(self) -> None:
-        self.epoch_losses.append(self._loss_sum / max(self._loss_n, 1))
-        self._loss_sum, self._loss_n = 0.0, 0
 
     def configure_optimizers(self):
         cfg = self.train_config
@@ -193,8 +186,8 @@ def pretrain_temporal(tower: nn.Module, panel: pd.DataFrame, model_config: Model
                          f"got {len(histories)}: lower ssl_min_len or set ssl_epochs=0")
     torch.manual_seed(cfg.seed)  # the projection head's initial weights
     module = ContrastivePretraining(tower, cfg).train()  # the tower may come in eval mode
-    run_training(module, crop_loader(histories, model_config, cfg), None, cfg, max_epochs=cfg.ssl_epochs,
-                 warn_without_val=False, phase="ssl")
-    losses = [round(v, 5) for v in module.epoch_losses]
+    history = run_training(module, crop_loader(histories, model_config, cfg), None, cfg, max_epochs=cfg.ssl_epochs,
+                           warn_without_val=False, phase="ssl")
+    losses = [round(epoch["train_loss"], 5) for epoch in history["curve"]]
     return {"epochs": len(losses), "projects": len(histories), "first_loss": losses[0], "final_loss": losses[-1],
             "losses": losses}
