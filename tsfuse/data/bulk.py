@@ -30,9 +30,7 @@ import json
 import logging
 import os
 import re
-import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +38,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from tsfuse.atomic import atomic_write
 from tsfuse.data.git import from_git
 from tsfuse.data.opendigger import TARGET, from_opendigger
 from tsfuse.data.schema import DS, ID, PanelError, validate_panel
@@ -145,15 +144,15 @@ def build_one(entry: Entry, out: str, kind: str, snapshot: str | None) -> dict:
     panel, readme = _read(entry.source, kind, snapshot)
     out_dir = Path(out)
     files = {"panel": entry.path(out_dir, "panel", ".parquet")}
-    _atomic_write(files["panel"], lambda tmp: panel.to_parquet(tmp, index=False))
+    atomic_write(files["panel"], lambda tmp: panel.to_parquet(tmp, index=False))
     if kind == "git":
         files["readme"] = entry.path(out_dir, "readme", ".txt")
-        _atomic_write(files["readme"], lambda tmp: tmp.write_text(readme, encoding="utf-8"))
+        atomic_write(files["readme"], lambda tmp: tmp.write_text(readme, encoding="utf-8"))
     marker = {"source": entry.source, ID: str(panel[ID].iloc[0]), "months": len(panel),
               "first_month": f"{panel[DS].min():%Y-%m}", "last_month": f"{panel[DS].max():%Y-%m}",
               "readme_chars": len(readme), "seconds": round(time.perf_counter() - started, 4),
               **{part: path.relative_to(out_dir).as_posix() for part, path in files.items()}}
-    _atomic_write(entry.path(out_dir, "done", ".json"),
+    atomic_write(entry.path(out_dir, "done", ".json"),
                   lambda tmp: tmp.write_text(json.dumps(marker, sort_keys=True), encoding="utf-8"))
     return marker
 
@@ -190,7 +189,7 @@ def _settings(out: Path, kind: str, snapshot) -> dict:
         given = _iso(pd.Timestamp.now(tz="UTC"))
     settings = {"kind": kind, "snapshot": given}
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, lambda tmp: tmp.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8"))
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8"))
     return settings
 
 
@@ -245,28 +244,14 @@ def embed_texts(out: str | Path, model: str, *, batch_size: int = 256, device: s
         vectors.append(emb.vectors)
         present.append(emb.present)
     table = pd.DataFrame({ID: ids, "present": np.concatenate(present), "vector": list(np.concatenate(vectors))})
-    _atomic_write(out / EMBEDDINGS_FILE, lambda tmp: table.to_parquet(tmp, index=False))
-    _atomic_write(out / EMBEDDINGS_INFO, lambda tmp: tmp.write_text(
+    atomic_write(out / EMBEDDINGS_FILE, lambda tmp: table.to_parquet(tmp, index=False))
+    atomic_write(out / EMBEDDINGS_INFO, lambda tmp: tmp.write_text(
         json.dumps({"model": encoder.name, "dim": encoder.dim, "texts": len(ids)}, indent=2) + "\n", encoding="utf-8"))
     return len(ids)
 
 
-def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """``write(tmp)`` then rename over ``path``: readers (and a resumed build) never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _write_csv(path: Path, frame: pd.DataFrame) -> None:
-    _atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))
+    atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))
 
 
 def _iso(when) -> str:

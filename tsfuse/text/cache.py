@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from tsfuse.atomic import atomic_write
 
 CACHE_ENV = "TSFUSE_CACHE_DIR"
 
@@ -57,12 +58,5 @@ class EmbeddingCache:
 
     def save(self, digest: str, max_chunks: int, vector: np.ndarray) -> None:
         """Write ``vector`` atomically, so concurrent readers never see a partial file."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".npy")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.save(handle, np.asarray(vector, dtype=np.float32), allow_pickle=False)
-            os.replace(tmp, self.path(digest, max_chunks))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(self.path(digest, max_chunks),
+                     lambda tmp: np.save(tmp, np.asarray(vector, dtype=np.float32), allow_pickle=False))
