@@ -9,11 +9,12 @@ from pathlib import Path
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], object]) -> None:
-    """``write(tmp)`` to a temporary sibling of ``path`` (same suffix), then rename it over ``path``;
-    the temporary file is removed if writing fails."""
+    """``write(tmp)`` to a hidden ``.tmp`` sibling of ``path``, then rename it over ``path``; the
+    temporary file is removed if writing fails (a killed writer leaves only a ``.tmp`` file, which no
+    reader's ``*.json`` / ``*.npy`` pattern picks up)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     tmp = Path(name)
     try:

@@ -58,5 +58,8 @@ class EmbeddingCache:
 
     def save(self, digest: str, max_chunks: int, vector: np.ndarray) -> None:
         """Write ``vector`` atomically, so concurrent readers never see a partial file."""
-        atomic_write(self.path(digest, max_chunks),
-                     lambda tmp: np.save(tmp, np.asarray(vector, dtype=np.float32), allow_pickle=False))
+        def write(tmp: Path) -> None:
+            with tmp.open("wb") as handle:  # a handle: np.save would add ".npy" to a path
+                np.save(handle, np.asarray(vector, dtype=np.float32), allow_pickle=False)
+
+        atomic_write(self.path(digest, max_chunks), write)
