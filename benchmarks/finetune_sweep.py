@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from benchmarks.common import REPO, load_named_corpus, load_split, quiet_logs, restrict  # noqa: E402
-from benchmarks.report import score_windows  # noqa: E402
+from benchmarks.transfer import score_backtest  # noqa: E402
 from tsfuse.baselines import before  # noqa: E402
 from tsfuse.data.schema import DS, ID  # noqa: E402
 from tsfuse.data.windows import make_windows  # noqa: E402
@@ -57,9 +57,8 @@ def run(corpus_name: str, origin: pd.Timestamp) -> pd.DataFrame:
     windows = make_windows(test.panel, corpus.task, [origin])
 
     def mase(model, given, window, uid) -> float:
-        _, out = model.backtest(given, [origin], {uid: test.texts.get(uid, "")})
-        rows = score_windows("x", test.panel, window, out["quantiles"][:, :, 1], corpus.task,
-                             out["trend_proba"].argmax(1), out["level_proba"].argmax(1))
+        rows = score_backtest("sweep", model, given, origin, window, {uid: test.texts.get(uid, "")}, test.panel,
+                              corpus.task)
         return float(rows["mase"].iloc[0])
 
     rows = []

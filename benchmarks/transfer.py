@@ -80,11 +80,9 @@ def run_transfer(ctx: Context, windows_by_origin: dict[pd.Timestamp, WindowSet])
                         missing.setdefault(f"{variant}/{slice_name}", []).append(uid)
                         log.info("transfer: %s %s %s: %s", uid, variant, slice_name, error)
                         continue
-                got, out = fitted.backtest(given, [origin], texts, min_history=min(months or 12, 12))
+                r = score_backtest(f"transfer-{variant}", fitted, given, origin, window, texts, ctx.eval_panel,
+                                   ctx.task, min_history=min(months or 12, 12))
                 seconds[variant] += time.perf_counter() - t0
-                o = _tsfuse_output(fitted, window, got, out, 0, 0)
-                r = score_windows(f"transfer-{variant}", ctx.eval_panel, window, o.forecast, ctx.task,
-                                  o.trend_pred, o.level_pred)
                 r["variant"], r["slice"] = variant, slice_name
                 if variant == "fine-tuned":
                     ft = fitted.info.get("finetune", {})
@@ -93,6 +91,15 @@ def run_transfer(ctx: Context, windows_by_origin: dict[pd.Timestamp, WindowSet])
                 rows.append(r)
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     return table, {"projects": len(last), "not_trainable": missing, "seconds": seconds}
+
+
+def score_backtest(name: str, model, given: pd.DataFrame, origin: pd.Timestamp, window: WindowSet,
+                   texts: dict[str, str], eval_panel: pd.DataFrame, task, *, min_history: int | None = None
+                   ) -> pd.DataFrame:
+    """``model``'s forecast at ``origin`` from the rows ``given``, scored on the benchmark ``window``."""
+    got, out = model.backtest(given, [origin], texts, min_history=min_history)
+    o = _tsfuse_output(model, window, got, out, 0, 0)
+    return score_windows(name, eval_panel, window, o.forecast, task, o.trend_pred, o.level_pred)
 
 
 def transfer_summary(table: pd.DataFrame, n_projects: int) -> dict:
