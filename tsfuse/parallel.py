@@ -9,14 +9,19 @@ worker), so one bad item never stops the others.
   of a process that already ran torch can hang in OpenMP).
 - ``dask``: a :class:`dask.distributed.LocalCluster` of ``workers`` processes with one thread
   each, or the existing cluster at ``scheduler`` (``tcp://host:8786``); every worker must see
-  the same paths (a shared file system). Needs ``pip install 'tsfuse[scale]'``.
+  the same paths (a shared file system). Needs ``pip install 'tsfuse[scale]'``. Starting a
+  ``LocalCluster`` sets ``OMP_NUM_THREADS=1`` and friends in the calling process's environment;
+  :func:`preserved_environ` puts the caller's environment back when the run ends, so later
+  subprocesses of the caller do not silently run single-threaded.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
@@ -72,21 +77,36 @@ def _dask(fn, items, workers, scheduler, kwargs):
     except ImportError as exc:
         raise ImportError("engine='dask' needs dask.distributed: pip install 'tsfuse[scale]' "
                           "(or use engine='local')") from exc
-    if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(cluster)
-    else:
-        if workers != 1:
-            log.warning("workers=%d is ignored: the cluster at %s has its own workers", workers, scheduler)
-        cluster, client = None, Client(scheduler)
+    with preserved_environ():
+        if scheduler is None:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+        else:
+            if workers != 1:
+                log.warning("workers=%d is ignored: the cluster at %s has its own workers", workers, scheduler)
+            cluster, client = None, Client(scheduler)
+        try:
+            futures = client.map(fn, items, pure=False, **kwargs)
+            by_key = {f.key: item for f, item in zip(futures, items)}
+            for future in dask_completed(futures):
+                error = future.exception()
+                yield by_key[future.key], None if error else future.result(), error
+                future.release()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+@contextmanager
+def preserved_environ() -> Iterator[None]:
+    """Put ``os.environ`` back as it was on entry (keys added inside are removed, changed ones restored)."""
+    saved = dict(os.environ)
     try:
-        futures = client.map(fn, items, pure=False, **kwargs)
-        by_key = {f.key: item for f, item in zip(futures, items)}
-        for future in dask_completed(futures):
-            error = future.exception()
-            yield by_key[future.key], None if error else future.result(), error
-            future.release()
+        yield
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        for key in set(os.environ) - set(saved):
+            del os.environ[key]
+        for key, value in saved.items():
+            if os.environ.get(key) != value:
+                os.environ[key] = value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -19,11 +20,16 @@ from tsfuse.estimator import Forecaster
 # refit off: the model is the first phase's, the one interrupted
 TRAIN = {"max_epochs": 4, "progress_bar": False, "logger": "csv", "batch_size": 64, "patience": 10, "refit": False}
 KILL_AT_EPOCH = 2
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 # The child trains and SIGKILLs itself (no cleanup, no exception handling: like a killed job) at the
 # end of epoch KILL_AT_EPOCH of the first training phase, right after that epoch's checkpoint was written.
+# It trains with this process's thread count, whatever OMP_NUM_THREADS & co. other tests or the shell
+# left in the environment (a different count sums in another order: losses differ in the 7th digit).
 CHILD = textwrap.dedent("""
     import os, signal, sys
+    import torch
+    torch.set_num_threads({threads})
     from lightning.pytorch.callbacks import ModelCheckpoint
     from tsfuse.data.synthetic import generate_panel
     from tsfuse.data.tasks import get_task
@@ -48,10 +54,11 @@ def _pretrain(train: dict) -> Forecaster:
 def test_killed_training_resumes_and_ends_like_an_uninterrupted_run(tmp_path):
     log_dir = tmp_path / "run"
     train = {**TRAIN, "log_dir": str(log_dir)}
-    child = CHILD.format(kill=KILL_AT_EPOCH, model=repr(TINY_MODEL), train=repr(train))
+    child = CHILD.format(kill=KILL_AT_EPOCH, model=repr(TINY_MODEL), train=repr(train), threads=torch.get_num_threads())
     (log_dir / "fit").mkdir(parents=True)  # an earlier run's marker: a fresh run must not leave it for --resume
     (log_dir / "fit" / "done.json").write_text(json.dumps({"epochs": 1, "weights": str(tmp_path / "gone.ckpt")}))
-    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=300)
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == -9, done.stderr[-2000:]  # killed, not finished
     assert (log_dir / "fit" / "checkpoints" / "last.ckpt").is_file()
     assert not (log_dir / "fit" / "done.json").exists()
