@@ -35,7 +35,7 @@ import pandas as pd  # noqa: E402
 
 from benchmarks.common import REPO, load_named_corpus, load_split, quiet_logs, restrict  # noqa: E402
 from benchmarks.transfer import score_backtest  # noqa: E402
-from tsfuse.baselines import before  # noqa: E402
+from tsfuse.eval.baselines import before  # noqa: E402
 from tsfuse.data.schema import DS, ID  # noqa: E402
 from tsfuse.data.windows import make_windows  # noqa: E402
 

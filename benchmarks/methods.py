@@ -2,7 +2,7 @@
 
 Every method is run per origin O on the same evaluation windows: a global method is fitted on
 the training panel's rows with ds < O only, then forecasts each window from its project's months
-before O. Baselines go through :func:`tsfuse.baselines.forecast_windows` (which cuts both panels at
+before O. Baselines go through :func:`tsfuse.eval.baselines.forecast_windows` (which cuts both panels at
 O and blanks the windows' targets); tsfuse through ``Forecaster.pretrain(..., before=O)`` and
 ``Forecaster.backtest`` (inputs from months before O only).
 """
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.common import BenchmarkError
-from tsfuse.baselines import before, forecast_windows, make_baseline
+from tsfuse.eval.baselines import before, forecast_windows, make_baseline
 from tsfuse.data.schema import DS, ID
 from tsfuse.data.tasks import TaskSpec
 from tsfuse.data.windows import WindowSet
@@ -107,20 +107,20 @@ class Output:
 
 # ------------------------------------------------------------------------- baselines
 def make_method(name: str, ctx: Context):
-    """A fresh baseline forecaster (the interface of :mod:`tsfuse.baselines`) with the run's budgets."""
+    """A fresh baseline forecaster (the interface of :mod:`tsfuse.eval.baselines`) with the run's budgets."""
     b = ctx.budgets
     if name in ("AutoETS", "AutoTheta", "AutoARIMA"):
         return make_baseline(name, ctx.task, n_jobs=b.stats_jobs)
     if name == "lightgbm":
-        from tsfuse.baselines import lags
+        from tsfuse.eval.baselines import lags
 
         return lags.lightgbm(ctx.task, **b.lightgbm)
     if name == "ens":
-        from tsfuse.baselines import MeanEnsemble
+        from tsfuse.eval.baselines import MeanEnsemble
 
         return MeanEnsemble([make_method(m, ctx) for m in ENS_MEMBERS])
     if name in ("tft", "nhits"):
-        from tsfuse.baselines.neural import NHiTSBaseline, TFTBaseline
+        from tsfuse.eval.baselines.neural import NHiTSBaseline, TFTBaseline
 
         cls = TFTBaseline if name == "tft" else NHiTSBaseline
         return cls(horizon=ctx.task.horizon, min_history=ctx.task.min_history, **b.neural)

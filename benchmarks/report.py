@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tsfuse.baselines import past_values
+from tsfuse.eval.baselines import past_values
 from tsfuse.data.schema import ID
 from tsfuse.data.tasks import TaskSpec
 from tsfuse.data.windows import WindowSet
-from tsfuse.metrics import macro_f1, mase_scale, paired_bootstrap_ci, score, summarize
+from tsfuse.eval.metrics import macro_f1, mase_scale, paired_bootstrap_ci, score, summarize
 
 # column -> (header, higher is better, decimals)
 COLUMNS = {
@@ -45,7 +45,7 @@ REFERENCE = {
 # ------------------------------------------------------------------------------ scoring
 def score_windows(method: str, panel: pd.DataFrame, windows: WindowSet, forecast: np.ndarray, task: TaskSpec,
                   trend_pred=None, level_pred=None) -> pd.DataFrame:
-    """Per-window rows of :func:`tsfuse.metrics.score` plus the absolute error of each horizon step
+    """Per-window rows of :func:`tsfuse.eval.metrics.score` plus the absolute error of each horizon step
     (``ae_1..ae_H``) and the window's MASE scale, for per-horizon curves."""
     fc = np.clip(np.asarray(forecast, float), 0, None)
     if not np.isfinite(fc).all():

@@ -65,7 +65,7 @@ def worker(args) -> None:
     import pandas as pd
 
     from benchmarks.methods import Budgets
-    from tsfuse.baselines import before, blind
+    from tsfuse.eval.baselines import before, blind
     from tsfuse.data.tasks import get_task
     from tsfuse.data.windows import make_windows
 
@@ -93,7 +93,7 @@ def worker(args) -> None:
                  model.info.get("trained_on", {}).get("windows"), "parameters": model.parameter_counts()}
         n = len(got)
     else:
-        from tsfuse.baselines.neural import NHiTSBaseline, TFTBaseline
+        from tsfuse.eval.baselines.neural import NHiTSBaseline, TFTBaseline
 
         cls = TFTBaseline if args.worker == "tft" else NHiTSBaseline
         method = cls(horizon=task.horizon, min_history=task.min_history, **budgets.neural)

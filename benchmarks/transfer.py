@@ -26,10 +26,10 @@ from tqdm.auto import tqdm
 
 from benchmarks.methods import Context, _tsfuse_output
 from benchmarks.report import score_windows
-from tsfuse.baselines import before
+from tsfuse.eval.baselines import before
 from tsfuse.data.schema import DS, ID
 from tsfuse.data.windows import WindowSet
-from tsfuse.metrics import summarize
+from tsfuse.eval.metrics import summarize
 
 log = logging.getLogger("benchmarks")
 VARIANTS = ("global", "fine-tuned", "alone")

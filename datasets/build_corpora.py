@@ -14,7 +14,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
-from tsfuse.cli import main  # noqa: E402
+from tsfuse.app.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(["data", "build", *sys.argv[1:]]))

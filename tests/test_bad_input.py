@@ -23,11 +23,11 @@ import pytest
 import tsfuse
 from tests.conftest import TINY_MODEL, TINY_TRAIN
 from tests.data.test_git import ALICE, commit, git
-from tsfuse.cli import main
+from tsfuse.app.cli import main
 from tsfuse.data.git import from_git
 from tsfuse.data.opendigger import from_opendigger, from_opendigger_tree
 from tsfuse.estimator import Forecaster
-from tsfuse.persistence import _config_digest
+from tsfuse.io.persistence import _config_digest
 
 pytestmark = pytest.mark.usefixtures("isolated_git")  # no user or system git config
 

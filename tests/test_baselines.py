@@ -5,11 +5,11 @@ import pandas as pd
 import pytest
 from statsforecast.models import AutoETS
 
-from tsfuse.baselines import BASELINES, MeanEnsemble, forecast_windows, make_baseline
-from tsfuse.baselines.lags import lag_features, lightgbm, ridge
-from tsfuse.baselines.simple import mean3_rule, naive_rule, seasonal_naive_rule
-from tsfuse.baselines import stats
-from tsfuse.baselines.stats import StatsForecaster
+from tsfuse.eval.baselines import BASELINES, MeanEnsemble, forecast_windows, make_baseline
+from tsfuse.eval.baselines.lags import lag_features, lightgbm, ridge
+from tsfuse.eval.baselines.simple import mean3_rule, naive_rule, seasonal_naive_rule
+from tsfuse.eval.baselines import stats
+from tsfuse.eval.baselines.stats import StatsForecaster
 from tsfuse.data import get_task, make_windows
 from tsfuse.data.synthetic import generate_panel
 

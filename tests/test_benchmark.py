@@ -16,7 +16,7 @@ import pytest
 from benchmarks import run as bench
 from benchmarks.common import REPO, BenchmarkError, make_split, sha_order
 from benchmarks.report import fast_macro_f1
-from tsfuse.metrics import macro_f1
+from tsfuse.eval.metrics import macro_f1
 
 QUALITY = ("mase_mean", "mase_median", "smape", "rmsle", "trend_f1", "trend_acc", "level_f1", "level_acc")
 
@@ -107,8 +107,8 @@ def raw_dirs(tmp_path_factory):
 
 def _spy(monkeypatch, seen: list) -> None:
     """Record the projects and last month of every panel a global method is trained on."""
-    from tsfuse.baselines.lags import LagForecaster
-    from tsfuse.baselines.neural import _NeuralBaseline
+    from tsfuse.eval.baselines.lags import LagForecaster
+    from tsfuse.eval.baselines.neural import _NeuralBaseline
     from tsfuse.estimator import Forecaster
 
     def note(who, panel, cutoff):

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import TINY_MODEL, TINY_TRAIN
-from tsfuse.cli import main
+from tsfuse.app.cli import main
 from tsfuse.estimator import Forecaster
 
 

@@ -63,7 +63,7 @@ def run_ddp(out: Path) -> subprocess.CompletedProcess:
 # ------------------------------------------------------------------------------------------ sharding
 def _epoch(n: int, batch_size: int, replicas: int, seed: int = 0, epochs: int = 1) -> list[list[list[int]]]:
     """Per rank, the batches of the last of ``epochs`` epochs."""
-    from tsfuse.sharding import GlobalBatchSampler
+    from tsfuse.data.sharding import GlobalBatchSampler
 
     samplers = [GlobalBatchSampler(n, batch_size, shuffle=True, seed=seed, shard=True, num_replicas=replicas,
                                    rank=r) for r in range(replicas)]
@@ -94,7 +94,7 @@ def test_only_the_last_batch_is_padded_so_no_rank_is_empty():
 
 
 def test_unsharded_loader_ignores_the_world_and_batch_smaller_than_world_is_refused():
-    from tsfuse.sharding import GlobalBatchSampler
+    from tsfuse.data.sharding import GlobalBatchSampler
 
     plain = GlobalBatchSampler(5, 2, shuffle=False, num_replicas=2, rank=1)
     assert list(plain) == [[0, 1], [2, 3], [4]]
@@ -106,7 +106,7 @@ def test_unsharded_loader_ignores_the_world_and_batch_smaller_than_world_is_refu
 def test_one_process_keeps_the_batches_of_a_seeded_random_sampler():
     from torch.utils.data import BatchSampler, RandomSampler
 
-    from tsfuse.sharding import GlobalBatchSampler
+    from tsfuse.data.sharding import GlobalBatchSampler
 
     reference = BatchSampler(RandomSampler(range(11), generator=torch.Generator().manual_seed(5)), 4, False)
     ours = GlobalBatchSampler(11, 4, shuffle=True, seed=5, shard=True)
@@ -148,7 +148,7 @@ def test_ddp_on_two_cpu_processes_matches_one_process(tmp_path):
 def test_pretrain_cli_passes_the_placement_flags_to_training(monkeypatch, tmp_path, capsys):
     from types import SimpleNamespace
 
-    from tsfuse.cli import main
+    from tsfuse.app.cli import main
     from tsfuse.estimator import Forecaster
 
     seen = []

@@ -40,7 +40,7 @@ def test_site_has_every_nav_page_and_the_api_reference(site):
                  "transfer", "benchmarks/results/oss-activity-in-corpus"):
         assert (site / page / "index.html").is_file(), page
     api = (site / "api" / "index.html").read_text(encoding="utf-8")
-    for name in ("tsfuse.api.fit", "tsfuse.estimator.Forecaster", "tsfuse.report.write_report"):
+    for name in ("tsfuse.api.fit", "tsfuse.estimator.Forecaster", "tsfuse.app.report.write_report"):
         assert f'id="{name}"' in api, name
 
 

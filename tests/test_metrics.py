@@ -4,7 +4,7 @@ import pytest
 
 from tsfuse.data import get_task, make_windows
 from tsfuse.data.synthetic import generate_panel
-from tsfuse.metrics import (
+from tsfuse.eval.metrics import (
     accuracy, macro_f1, mase, mase_scale, paired_bootstrap_ci, rmsle, score, smape, summarize,
 )
 

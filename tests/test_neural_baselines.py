@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tsfuse.baselines.neural import NHiTSBaseline, TFTBaseline
+from tsfuse.eval.baselines.neural import NHiTSBaseline, TFTBaseline
 from tsfuse.data.tasks import TaskSpec
 from tsfuse.data.windows import make_windows
 

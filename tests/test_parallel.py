@@ -1,4 +1,4 @@
-"""tsfuse.parallel: engines run every item and leave the caller's process as they found it."""
+"""tsfuse.io.parallel: engines run every item and leave the caller's process as they found it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tsfuse.parallel import preserved_environ, run_tasks
+from tsfuse.io.parallel import preserved_environ, run_tasks
 
 
 def _square(x: int) -> int:

@@ -20,9 +20,9 @@ import torch
 
 import tsfuse
 from tests.conftest import TINY_MODEL, TINY_TRAIN
-from tsfuse import persistence
+from tsfuse.io import persistence
 from tsfuse.estimator import Forecaster
-from tsfuse.persistence import _config_digest
+from tsfuse.io.persistence import _config_digest
 
 
 class Payload:

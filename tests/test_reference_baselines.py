@@ -2,9 +2,9 @@
 
 import pytest
 
-from tsfuse.baselines import forecast_windows, make_baseline
+from tsfuse.eval.baselines import forecast_windows, make_baseline
 from tsfuse.data import make_windows
-from tsfuse.metrics import score, summarize
+from tsfuse.eval.metrics import score, summarize
 
 corpus = pytest.importorskip("tsfuse.data.corpus", reason="tsfuse.data.corpus (the corpus loader) is not there yet")
 

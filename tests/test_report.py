@@ -8,10 +8,10 @@ from PIL import Image
 
 from tests.conftest import TINY_MODEL, TINY_TRAIN
 from tsfuse.api import fit, load
-from tsfuse.cli import main
+from tsfuse.app.cli import main
 from tsfuse.data.schema import DS, ID
 from tsfuse.estimator import Forecaster
-from tsfuse.report import holdout_check, holdout_origins, pretraining_saw_holdout, write_report
+from tsfuse.app.report import holdout_check, holdout_origins, pretraining_saw_holdout, write_report
 
 HOLDOUT = 12
 

@@ -2,7 +2,7 @@
 
 import os
 
-__version__ = "0.1.0"
+from tsfuse._version import __version__
 
 # torch (and LightGBM in the benchmarks) share one OpenMP runtime whose idle threads spin by
 # default, which slows training several-fold on small, busy machines. A user's own setting wins.

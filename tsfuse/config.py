@@ -89,7 +89,7 @@ class TrainConfig(DictConfig):
     finetune_lr: float = 1e-4  # 5e-4 overfit one project (benchmarks/results/finetune-sweep.md)
     finetune_max_epochs: int = 15
     finetune_batch_size: int = 32  # one project has few windows: small batches give enough steps
-    # Self-supervised (CoLES) pretraining of the temporal tower before the supervised training, see tsfuse.ssl
+    # Self-supervised (CoLES) pretraining of the temporal tower before the supervised training, see tsfuse.train.ssl
     ssl_epochs: int = 0  # 0: off
     ssl_crops: int = 4  # random sub-sequences per project and step (positives of each other)
     ssl_min_len: int = 9  # sub-sequence length is uniform in [ssl_min_len, context_length]

@@ -14,18 +14,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tsfuse import __version__
+from tsfuse._version import __version__
 from tsfuse.config import ModelConfig, TrainConfig, get_preset
 from tsfuse.data.schema import DS, ID, covariate_columns, validate_panel
 from tsfuse.data.tasks import N_LEVELS, TREND_CLASSES, TaskSpec
 from tsfuse.data.windows import WindowSet, forecast_origin, make_windows
-from tsfuse.features import build_inputs
-from tsfuse.module import TsfuseModule, balanced_class_weights
+from tsfuse.data.features import build_inputs
+from tsfuse.train.module import TsfuseModule, balanced_class_weights
 from tsfuse.errors import ModelFileError, PanelError
-from tsfuse.persistence import load_model, save_model
-from tsfuse.ssl import pretrain_temporal
+from tsfuse.io.persistence import load_model, save_model
+from tsfuse.train.ssl import pretrain_temporal
 from tsfuse.text.clean import prepare_readme
-from tsfuse.training import ProgressiveUnfreezing, make_loader, run_training
+from tsfuse.train.trainer import ProgressiveUnfreezing, make_loader, run_training
 
 log = logging.getLogger(__name__)
 HISTORY_FILE, TEXTS_FILE = "history.csv", "texts.json"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import tsfuse.cli
-from tsfuse.cli import main
+from tsfuse.app.cli import main
 from tsfuse.data import bulk
+from tsfuse.data.corpus import EMBEDDED_ROOT
 from tsfuse.data.bulk import build_bulk, load_built, read_sources
 from tsfuse.data.git import from_git
 from tsfuse.data.opendigger import from_opendigger
@@ -230,4 +230,4 @@ def test_cli_builds_from_a_list_and_keeps_the_old_build_without_it(repo_list, tm
     seen = []
     monkeypatch.setattr("tsfuse.data.build.build", lambda shared, out: seen.append((shared, out)) or {})
     assert main(["data", "build"]) == 0
-    assert seen == [(Path("../shared/data"), Path(tsfuse.cli.__file__).parent / "data" / "embedded")]
+    assert seen == [(Path("../shared/data"), EMBEDDED_ROOT)]

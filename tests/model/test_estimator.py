@@ -7,7 +7,7 @@ import tsfuse
 from tests.conftest import TINY_MODEL, TINY_TRAIN
 from tsfuse.estimator import Forecaster
 from tsfuse.data.windows import make_windows
-from tsfuse.persistence import ModelFileError
+from tsfuse.io.persistence import ModelFileError
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tsfuse.data.windows import make_windows
-from tsfuse.features import build_inputs
+from tsfuse.data.features import build_inputs
 
 
 def _inputs(panel, task, origins):

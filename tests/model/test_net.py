@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from tsfuse.config import ModelConfig
-from tsfuse.features import series_channels, static_features
+from tsfuse.data.features import series_channels, static_features
 from tsfuse.nn import TwoTowerNet
 
 

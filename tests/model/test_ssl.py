@@ -11,9 +11,9 @@ import tsfuse.estimator as estimator
 from tests.conftest import TINY_MODEL, TINY_TRAIN
 from tsfuse.config import ModelConfig, TrainConfig
 from tsfuse.estimator import Forecaster
-from tsfuse.features import series_channels
+from tsfuse.data.features import series_channels
 from tsfuse.nn.temporal import build_temporal_tower
-from tsfuse.ssl import CropDataset, coles_loss, pretrain_temporal, project_histories
+from tsfuse.train.ssl import CropDataset, coles_loss, pretrain_temporal, project_histories
 
 COVS = ("authors", "churn")
 MODEL = ModelConfig(covariates=COVS, hidden_size=16, num_layers=1, dropout=0.0, text_model=None)

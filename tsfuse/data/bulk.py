@@ -3,7 +3,7 @@
 ``build_bulk(list_file, out)`` reads one source per line of ``list_file`` (a local git
 repository, or an OpenDigger project folder ``<owner>/<repo>/`` with ``activity.json``; blank
 lines and ``#`` comments skipped; relative paths are relative to the list file) and runs one task
-per source on an engine of :mod:`tsfuse.parallel` (``local`` or ``dask``). Each task writes, each
+per source on an engine of :mod:`tsfuse.io.parallel` (``local`` or ``dask``). Each task writes, each
 file atomically (temporary name, then rename):
 
 - ``<out>/panel/bucket=<hh>/<name>.parquet``: the source's panel (:func:`tsfuse.data.git.from_git`
@@ -38,11 +38,11 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from tsfuse.atomic import atomic_write
+from tsfuse.io.atomic import atomic_write
 from tsfuse.data.git import from_git
 from tsfuse.data.opendigger import TARGET, from_opendigger
 from tsfuse.data.schema import DS, ID, PanelError, validate_panel
-from tsfuse.parallel import check_engine, run_tasks
+from tsfuse.io.parallel import check_engine, run_tasks
 
 log = logging.getLogger(__name__)
 KINDS = ("git", "opendigger")

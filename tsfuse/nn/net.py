@@ -8,7 +8,7 @@ from torch import nn
 
 from tsfuse.config import ModelConfig
 from tsfuse.data.tasks import N_LEVELS, TREND_CLASSES
-from tsfuse.features import series_channels, static_features
+from tsfuse.data.features import series_channels, static_features
 from tsfuse.nn.heads import FusionMLP, QuantileHead, TextProjection
 from tsfuse.nn.temporal import build_temporal_tower
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tsfuse.atomic import atomic_write
+from tsfuse.io.atomic import atomic_write
 
 CACHE_ENV = "TSFUSE_CACHE_DIR"
 

@@ -14,8 +14,8 @@ import pandas as pd
 from statsforecast import StatsForecast
 from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
 
-from tsfuse.baselines.base import past_values
-from tsfuse.baselines.simple import SEASON, naive_rule
+from tsfuse.eval.baselines.base import past_values
+from tsfuse.eval.baselines.simple import SEASON, naive_rule
 from tsfuse.data.schema import DS, ID, Y
 from tsfuse.data.windows import WindowSet
 

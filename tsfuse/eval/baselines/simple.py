@@ -7,7 +7,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from tsfuse.baselines.base import past_values
+from tsfuse.eval.baselines.base import past_values
 from tsfuse.data.windows import WindowSet
 
 SEASON = 12

@@ -4,7 +4,7 @@ event sequences, Babaev et al. 2022; pytorch-lifestream).
 Each step takes a batch of projects and, from each project's months strictly before the cut-off,
 ``ssl_crops`` random contiguous sub-sequences (length uniform in [``ssl_min_len``,
 ``context_length``]). A crop becomes the same per-month channels as a supervised window
-(:func:`tsfuse.features.build_inputs`: log1p centred on the crop's own last 12 months, covariates,
+(:func:`tsfuse.data.features.build_inputs`: log1p centred on the crop's own last 12 months, covariates,
 mask, month of year; left-padded). The tower encodes each crop, a small projection head (dropped
 afterwards) maps it to the contrastive space, and a softmax contrastive loss with temperature pulls
 crops of the same project together and pushes the other projects' crops away.
@@ -25,8 +25,8 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 from tsfuse.config import ModelConfig, TrainConfig
 from tsfuse.data.schema import DS, ID, Y
 from tsfuse.data.windows import SCALE_MONTHS, WindowSet
-from tsfuse.features import build_inputs
-from tsfuse.training import run_training
+from tsfuse.data.features import build_inputs
+from tsfuse.train.trainer import run_training
 
 
 @dataclass

@@ -18,8 +18,8 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch.utils.data import DataLoader, Dataset
 
 from tsfuse.config import TrainConfig
-from tsfuse.module import TsfuseModule
-from tsfuse.sharding import GlobalBatchSampler
+from tsfuse.train.module import TsfuseModule
+from tsfuse.data.sharding import GlobalBatchSampler
 
 log = logging.getLogger(__name__)
 # Lightning announces devices and tips on every Trainer at INFO level; tsfuse's own progress
@@ -53,7 +53,7 @@ def make_loader(arrays: dict[str, np.ndarray], batch_size: int, shuffle: bool, s
     """A loader that yields whole dict batches (one indexing call per batch, not per window).
 
     ``shard``: under DDP each process takes its share of every global batch of ``batch_size``
-    (see :mod:`tsfuse.sharding`); otherwise every process sees every batch.
+    (see :mod:`tsfuse.data.sharding`); otherwise every process sees every batch.
     """
     dataset = ArrayDataset(arrays)
     sampler = GlobalBatchSampler(len(dataset), batch_size, shuffle=shuffle, seed=seed, shard=shard)
@@ -168,7 +168,7 @@ def run_training(module: pl.LightningModule, train: dict[str, np.ndarray] | Data
     """Train ``module`` in place, restoring the best validation checkpoint. Returns a small history.
 
     ``train`` is input arrays (batched by :func:`make_loader`) or a ready loader of dict batches
-    (the self-supervised crops of :mod:`tsfuse.ssl`).
+    (the self-supervised crops of :mod:`tsfuse.train.ssl`).
 
     Logs and checkpoints go to ``cfg.log_dir/<phase>``; without a log_dir, to a temporary folder
     that is removed afterwards. With ``cfg.resume``, a phase that finished is not trained again
@@ -222,7 +222,7 @@ def _fit(module, train, val, cfg, log_dir, max_epochs, extra_callbacks, trainer_
         enable_progress_bar=cfg.progress_bar, enable_checkpointing=checkpoint is not None, enable_model_summary=False,
         deterministic=True, default_root_dir=str(log_dir), **(trainer_kwargs or {}),
     )
-    # A data-parallel trainer shares out every training batch across its processes (tsfuse.sharding); a
+    # A data-parallel trainer shares out every training batch across its processes (tsfuse.data.sharding); a
     # ready loader is used as it is. Validation is not split: every process scores all windows, so all
     # agree on val_loss (early stopping, best epoch).
     train_loader = train if isinstance(train, DataLoader) else make_loader(

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from tsfuse.baselines.base import before
+from tsfuse.eval.baselines.base import before
 from tsfuse.data.schema import covariate_columns
 from tsfuse.data.tasks import TaskSpec
 from tsfuse.data.windows import SCALE_MONTHS, WindowSet, make_windows

@@ -6,10 +6,10 @@ baseline that needs them is made.
 
 from __future__ import annotations
 
-from tsfuse.baselines.base import (
+from tsfuse.eval.baselines.base import (
     Forecaster, MeanEnsemble, RunResult, before, blind, forecast_windows, past_values,
 )
-from tsfuse.baselines.simple import mean3, naive, seasonal_naive
+from tsfuse.eval.baselines.simple import mean3, naive, seasonal_naive
 from tsfuse.data.tasks import TaskSpec
 
 BASELINES = ("naive", "seasonal_naive", "mean3", "AutoETS", "AutoTheta", "AutoARIMA", "lightgbm", "ridge", "ens")
@@ -21,10 +21,10 @@ def make_baseline(name: str, task: TaskSpec, n_jobs: int = 2) -> Forecaster:
     if name in simple:
         return simple[name]()
     if name in ("AutoETS", "AutoTheta", "AutoARIMA"):
-        from tsfuse.baselines.stats import StatsForecaster
+        from tsfuse.eval.baselines.stats import StatsForecaster
         return StatsForecaster(name, n_jobs=n_jobs)
     if name in ("lightgbm", "ridge"):
-        from tsfuse.baselines import lags
+        from tsfuse.eval.baselines import lags
         return getattr(lags, name)(task)
     if name == "ens":
         return MeanEnsemble([make_baseline(m, task, n_jobs) for m in ("AutoETS", "AutoTheta", "lightgbm")])

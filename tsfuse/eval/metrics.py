@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
-from tsfuse.baselines.base import past_values
+from tsfuse.eval.baselines.base import past_values
 from tsfuse.data.labels import labels_from_forecast
 from tsfuse.data.schema import ID
 from tsfuse.data.tasks import TaskSpec

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tsfuse.data.corpus import EMBEDDED_ROOT
 from tsfuse.data.schema import DS, ID, PanelError, Y
 
 
@@ -36,7 +37,7 @@ def cmd_data_build(args) -> None:
     given = [f"--{k}" for k in BULK_FLAGS if getattr(args, k) is not None]
     if given:
         raise ValueError(f"{', '.join(given)} can only be used with --repos LIST (a build from many repositories)")
-    out = Path(args.out) if args.out else Path(__file__).parent / "data" / "embedded"
+    out = Path(args.out) if args.out else EMBEDDED_ROOT
     for name, manifest in build(Path(args.shared), out).items():
         counts, size = manifest["counts"], sum(f["bytes"] for f in manifest["files"].values())
         print(f"{name}: {counts['projects']} projects, {counts['project_months']} project-months "
@@ -60,7 +61,7 @@ def cmd_data_build_list(args) -> None:
 
 
 def cmd_data_show(args) -> None:
-    from tsfuse.plots import sparkline
+    from tsfuse.app.plots import sparkline
 
     _, panel, text = _corpus_project(args.corpus, args.project)
     tail = panel.tail(args.months)
@@ -122,7 +123,7 @@ def _project_input(args):
 
 
 def _print_forecast(forecast: pd.DataFrame, history: pd.DataFrame, plot: str | None, task) -> None:
-    from tsfuse.plots import fan_chart
+    from tsfuse.app.plots import fan_chart
 
     show = forecast.assign(**{DS: forecast[DS].dt.strftime("%Y-%m")})
     cols = [ID, DS, "p10", "p50", "p90", "trend", "trend_down", "trend_flat", "trend_up", "level"]
@@ -159,7 +160,7 @@ def cmd_predict(args) -> None:
 
 
 def cmd_report(args) -> None:
-    from tsfuse.report import write_report
+    from tsfuse.app.report import write_report
 
     if args.name and (args.project or args.git or args.csv):
         raise ValueError(f"give the project once: OWNER/NAME ({args.name}) or --project, --git or --csv")

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import confusion_matrix
 
-from tsfuse import __version__
+from tsfuse._version import __version__
 from tsfuse.data.schema import DS, ID
 from tsfuse.data.tasks import N_LEVELS, TREND_CLASSES, TaskSpec
 from tsfuse.estimator import Forecaster
@@ -231,7 +231,7 @@ def write_report(history: pd.DataFrame, readme: str, out_dir: str | Path, *,
     page can say whether the pretrained model saw its holdout months.
     """
     from tsfuse.api import fit
-    from tsfuse.plots import confusion_matrices, fan_chart, training_curves
+    from tsfuse.app.plots import confusion_matrices, fan_chart, training_curves
 
     base = fit(history, readme, pretrained=pretrained, finetune=False)  # validates; fails fast on a short history
     _, origins = holdout_origins(base.history, base.task, holdout_months)

@@ -1,0 +1,1 @@
+"""Scoring: BENCHMARK.md metrics and the baselines tsfuse is measured against."""
