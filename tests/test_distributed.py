@@ -63,7 +63,7 @@ def run_ddp(out: Path) -> subprocess.CompletedProcess:
 # ------------------------------------------------------------------------------------------ sharding
 def _epoch(n: int, batch_size: int, replicas: int, seed: int = 0, epochs: int = 1) -> list[list[list[int]]]:
     """Per rank, the batches of the last of ``epochs`` epochs."""
-    from tsfuse.data.sharding import GlobalBatchSampler
+    from tsfuse.data.loaders import GlobalBatchSampler
 
     samplers = [GlobalBatchSampler(n, batch_size, shuffle=True, seed=seed, shard=True, num_replicas=replicas,
                                    rank=r) for r in range(replicas)]
@@ -94,7 +94,7 @@ def test_only_the_last_batch_is_padded_so_no_rank_is_empty():
 
 
 def test_unsharded_loader_ignores_the_world_and_batch_smaller_than_world_is_refused():
-    from tsfuse.data.sharding import GlobalBatchSampler
+    from tsfuse.data.loaders import GlobalBatchSampler
 
     plain = GlobalBatchSampler(5, 2, shuffle=False, num_replicas=2, rank=1)
     assert list(plain) == [[0, 1], [2, 3], [4]]
@@ -106,7 +106,7 @@ def test_unsharded_loader_ignores_the_world_and_batch_smaller_than_world_is_refu
 def test_one_process_keeps_the_batches_of_a_seeded_random_sampler():
     from torch.utils.data import BatchSampler, RandomSampler
 
-    from tsfuse.data.sharding import GlobalBatchSampler
+    from tsfuse.data.loaders import GlobalBatchSampler
 
     reference = BatchSampler(RandomSampler(range(11), generator=torch.Generator().manual_seed(5)), 4, False)
     ours = GlobalBatchSampler(11, 4, shuffle=True, seed=5, shard=True)
@@ -171,7 +171,7 @@ def test_finetuning_runs_in_one_process_whatever_placement_the_model_was_trained
     from tsfuse.estimator import Forecaster
 
     model = Forecaster.pretrain(panel, {}, task, preset="light", model=TINY_MODEL, train=TINY_TRAIN)
-    model.train_config = replace(model.train_config, devices=2, strategy="ddp_spawn")
+    model.run_config = replace(model.run_config, devices=2, strategy="ddp_spawn")
     tuned = model.finetune(panel[panel.unique_id == "org/project-2"], max_epochs=1, guard=False)
     assert tuned.info["finetune"]["epochs"] == 1
     assert ("fine-tuning runs in one process (devices=1, strategy='auto', num_nodes=1) instead of devices=2, "

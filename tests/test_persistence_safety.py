@@ -116,7 +116,7 @@ def test_pickle_listed_in_the_config_is_refused_and_never_run(folder, tmp_path):
 
 def test_save_writes_format_version_and_config_checksum(saved):
     config = json.loads((saved / "config.json").read_text())
-    assert config["format_version"] == persistence.FORMAT_VERSION == 2
+    assert config["format_version"] == persistence.FORMAT_VERSION == 3
     assert config["config_sha256"] == _config_digest(config)
     assert sorted(config["sha256"]) == ["model.safetensors", "texts.json"]  # a pretrained model keeps no history
 

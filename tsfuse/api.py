@@ -8,10 +8,11 @@ from typing import Any
 
 import pandas as pd
 
-from tsfuse.data.schema import ID, covariate_columns, validate_panel
+from tsfuse.data.schema import ID, CheckedPanel, covariate_columns, validate_panel
 from tsfuse.data.tasks import TaskSpec, get_task
 from tsfuse.errors import PanelError
-from tsfuse.estimator import COLD_START_MONTHS, Forecaster
+from tsfuse.estimator import Forecaster
+from tsfuse.inference import COLD_START_MONTHS
 from tsfuse.text.clean import prepare_readme
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,15 @@ def load(path: str | Path) -> Forecaster:
 
 def pretrain(panel: pd.DataFrame, texts: dict[str, str] | None = None, task: str | TaskSpec = "oss-activity",
              **kwargs: Any) -> Forecaster:
-    """Train a global model on many projects (see :meth:`Forecaster.pretrain` for options)."""
+    """Train a global model on many projects.
+
+    Args:
+        panel: many projects' monthly panel (``unique_id, ds, y`` + covariates).
+        texts: README text per project.
+        task: ``"oss-activity"``, ``"opendigger"`` or a :class:`~tsfuse.data.tasks.TaskSpec`.
+        **kwargs: :meth:`Forecaster.pretrain`'s options (``preset``, ``before``, ``model``, ``train``,
+            ``run``, ``text_encoder``).
+    """
     return Forecaster.pretrain(panel, texts or {}, get_task(task) if isinstance(task, str) else task, **kwargs)
 
 
@@ -87,18 +96,18 @@ def fit(project_df: pd.DataFrame, readme_text: str | bytes | None = "", *,
     if pretrained is None:
         spec = get_task(task or "oss-activity") if not isinstance(task, TaskSpec) else task
         model = Forecaster.pretrain(panel, texts, spec, **kwargs)
-        model.history = panel
+        model.panel = panel
         return model
     base = Forecaster.load(pretrained_path(str(pretrained)))
     unknown = [c for c in covariate_columns(panel) if c not in base.model_config.covariates]
     if unknown:
         log.warning("covariate(s) %s are not known to the pretrained model and are ignored; it uses %s",
                     unknown, list(base.model_config.covariates))
-        panel = panel.drop(columns=unknown)
+        panel = CheckedPanel(panel.drop(columns=unknown))  # still checked: only covariate columns go
     absent = [c for c in base.model_config.covariates if c not in panel.columns]
     if absent:
         log.info("covariate(s) %s absent: masked (the model was trained to work without them)", absent)
     if not finetune:
-        base.history, base.texts = panel, {**base.texts, **texts}
+        base.panel, base.texts = panel, {**base.texts, **texts}
         return base
     return base.finetune(panel, texts, **kwargs)

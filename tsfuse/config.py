@@ -1,4 +1,13 @@
-"""Configuration dataclasses (model, training) and the named presets."""
+"""Configuration: the architecture (:class:`ModelConfig`), how it is trained (:class:`TrainConfig`,
+with its optimiser, fine-tuning and self-supervised groups), where a run happens
+(:class:`RunConfig`: devices, precision, log folder; never saved with a model) and the named presets.
+
+Callers pass overrides as flat dicts (``train={"max_epochs": 4, "lr": 1e-3, "log_dir": "runs"}``):
+:func:`resolve_settings` sends each key to its group. The flat names of the groups' fields are
+their prefixed names (``finetune_lr`` -> ``finetune.lr``, ``ssl_epochs`` -> ``ssl.epochs``); the
+optimiser's fields keep their plain names (``lr``, ``weight_decay``, ...). A group may also be given
+whole, as a dict (``train={"ssl": {"epochs": 5}}``).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +29,14 @@ class DictConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(known)}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        return cls(**{k: _field_value(cls, k, v) for k, v in data.items()})
+
+
+def _field_value(cls: type, name: str, value: Any) -> Any:
+    """A JSON value as the field wants it: lists become tuples, a group's dict its config."""
+    if isinstance(value, dict) and name in getattr(cls, "GROUP_TYPES", {}):
+        return cls.GROUP_TYPES[name].from_dict(value)
+    return tuple(value) if isinstance(value, list) else value
 
 
 @dataclass(frozen=True)
@@ -28,7 +44,7 @@ class ModelConfig(DictConfig):
     """Architecture of the trainable network and the name of the frozen text encoder."""
 
     covariates: tuple[str, ...] = ()
-    temporal: Literal["lstm", "transformer"] = "lstm"
+    temporal: str = "lstm"  # a name of tsfuse.nn.towers.tower_names()
     context_length: int = 24
     horizon: int = 6
     hidden_size: int = 64
@@ -46,8 +62,6 @@ class ModelConfig(DictConfig):
     level_edges: tuple[float, ...] = (1.0, 10.0, 50.0, 200.0)
 
     def __post_init__(self) -> None:
-        if self.temporal not in ("lstm", "transformer"):
-            raise ValueError(f"temporal must be 'lstm' or 'transformer', got {self.temporal!r}")
         if self.context_length < 12:
             raise ValueError(f"context_length must be >= 12 months, got {self.context_length}")
         if self.temporal == "transformer" and self.hidden_size % self.num_heads:
@@ -55,16 +69,60 @@ class ModelConfig(DictConfig):
 
 
 @dataclass(frozen=True)
-class TrainConfig(DictConfig):
-    """How the network is trained (Lightning Trainer and optimiser settings)."""
+class OptimConfig(DictConfig):
+    """Optimiser and learning-rate schedule."""
 
-    max_epochs: int = 30
-    batch_size: int = 256
     lr: float = 2e-3
     weight_decay: float = 1e-4
     optimizer: Literal["adamw", "adam"] = "adamw"
     scheduler: Literal["cosine", "plateau", "none"] = "cosine"
     gradient_clip_val: float = 1.0
+
+
+@dataclass(frozen=True)
+class FinetuneConfig(DictConfig):
+    """Fine-tuning a pretrained model on one project (progressive unfreezing, guarded)."""
+
+    freeze_epochs: int = 2  # epochs with the temporal tower frozen
+    lr: float = 1e-4  # 5e-4 overfit one project (benchmarks/results/finetune-sweep.md)
+    max_epochs: int = 15
+    batch_size: int = 32  # one project has few windows: small batches give enough steps
+    temporal_lr_scale: float = 0.3  # the temporal tower's learning rate relative to lr once it trains
+
+
+@dataclass(frozen=True)
+class SSLConfig(DictConfig):
+    """Self-supervised (CoLES) pretraining of the temporal tower, see :mod:`tsfuse.train.ssl`."""
+
+    epochs: int = 0  # 0: off
+    crops: int = 4  # random sub-sequences per project and step (positives of each other)
+    min_len: int = 9  # sub-sequence length is uniform in [min_len, context_length]
+    temperature: float = 0.1
+    lr: float = 5e-3
+    batch_projects: int = 64  # projects per step (the other projects' crops are the negatives)
+
+    def __post_init__(self) -> None:
+        if self.epochs == 0:
+            return
+        if self.crops < 2:
+            raise ValueError(f"ssl_crops must be >= 2 (a crop needs a positive from its own project), got {self.crops}")
+        if self.temperature <= 0 or self.lr <= 0:
+            raise ValueError(f"ssl_temperature and ssl_lr must be > 0, got {self.temperature} and {self.lr}")
+        if self.batch_projects < 2:
+            raise ValueError(f"ssl_batch_projects must be >= 2 (other projects are the negatives), "
+                             f"got {self.batch_projects}")
+
+
+@dataclass(frozen=True)
+class TrainConfig(DictConfig):
+    """How the network is trained: epochs, windows, losses, and the optimiser / fine-tuning / SSL groups.
+
+    Saved with a model (it says how the weights came about); where the run happened is a
+    :class:`RunConfig`, which is not.
+    """
+
+    max_epochs: int = 30
+    batch_size: int = 256  # the global batch (shared out across DDP processes)
     patience: int = 5
     val_months: int = 6  # the latest origins held out for early stopping
     min_history: int = 3  # fewest months of context of a training window (< 12 teaches the cold start)
@@ -74,38 +132,103 @@ class TrainConfig(DictConfig):
     class_weights: Literal["balanced", "sqrt", "none"] = "balanced"
     label_smoothing: float = 0.05
     seed: int = 0
-    num_workers: int = 0
-    # Where training runs: Lightning Trainer options (docs/scaling.md). "auto" picks GPUs when present;
-    # e.g. accelerator="gpu", devices=4, strategy="ddp", num_nodes=2. batch_size is the global batch.
-    accelerator: str = "cpu"
-    devices: int | str = 1
-    strategy: str = "auto"
-    num_nodes: int = 1
-    progress_bar: bool = True
-    logger: Literal["csv", "tensorboard", "none"] = "csv"
-    log_dir: str | None = None  # default: a temporary folder
-    resume: bool = False  # continue from log_dir's last checkpoints (after an interruption)
-    freeze_epochs: int = 2  # fine-tuning: epochs with the temporal tower frozen
-    finetune_lr: float = 1e-4  # 5e-4 overfit one project (benchmarks/results/finetune-sweep.md)
-    finetune_max_epochs: int = 15
-    finetune_batch_size: int = 32  # one project has few windows: small batches give enough steps
-    # Self-supervised (CoLES) pretraining of the temporal tower before the supervised training, see tsfuse.train.ssl
-    ssl_epochs: int = 0  # 0: off
-    ssl_crops: int = 4  # random sub-sequences per project and step (positives of each other)
-    ssl_min_len: int = 9  # sub-sequence length is uniform in [ssl_min_len, context_length]
-    ssl_temperature: float = 0.1
-    ssl_lr: float = 5e-3
-    ssl_batch_projects: int = 64  # projects per step (the other projects' crops are the negatives)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    ssl: SSLConfig = field(default_factory=SSLConfig)
 
     def __post_init__(self) -> None:
         if self.min_history < 1:
             raise ValueError(f"min_history must be >= 1 month, got {self.min_history}")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        """A saved ``train`` config: grouped (this version) or flat (models saved by tsfuse 0.1.0,
+        whose run settings are dropped)."""
+        if not any(isinstance(v, dict) for v in data.values()):
+            return resolve_settings(cls(), RunConfig(), data)[0]
+        return super().from_dict(data)
+
+
+@dataclass(frozen=True)
+class RunConfig(DictConfig):
+    """Where and how one run executes (Lightning Trainer options); never saved with a model.
+
+    ``accelerator="auto"`` picks GPUs when present; e.g. ``accelerator="gpu", devices=4,
+    strategy="ddp", num_nodes=2`` (docs/scaling.md). ``precision="16-mixed"`` or ``"bf16-mixed"``
+    trains in mixed precision on GPUs; ``accumulate_grad_batches=k`` sums gradients over k batches
+    per optimiser step (an effective batch k times larger).
+    """
+
+    accelerator: str = "cpu"
+    devices: int | str = 1
+    strategy: str = "auto"
+    num_nodes: int = 1
+    precision: str = "32-true"
+    accumulate_grad_batches: int = 1
+    num_workers: int = 0  # data-loader worker processes
+    progress_bar: bool = True
+    logger: Literal["csv", "tensorboard", "none"] = "csv"
+    log_dir: str | None = None  # default: a temporary folder
+    resume: bool = False  # continue from log_dir's last checkpoints (after an interruption)
+
+    def __post_init__(self) -> None:
         if self.resume and not self.log_dir:
             raise ValueError("resume=True needs log_dir: the folder whose checkpoints training continues from")
+        if self.accumulate_grad_batches < 1:
+            raise ValueError(f"accumulate_grad_batches must be >= 1, got {self.accumulate_grad_batches}")
+
+
+GROUPS: dict[str, type[DictConfig]] = {"optim": OptimConfig, "finetune": FinetuneConfig, "ssl": SSLConfig}
+TrainConfig.GROUP_TYPES = GROUPS
+_GROUP_PREFIX = {"optim": "", "finetune": "finetune_", "ssl": "ssl_"}
+# flat name -> (group, field); the run settings and TrainConfig's own fields keep their names
+FLAT_NAMES: dict[str, tuple[str, str]] = {
+    f"{_GROUP_PREFIX[group]}{f.name}": (group, f.name) for group, kind in GROUPS.items() for f in fields(kind)}
+FLAT_NAMES["freeze_epochs"] = ("finetune", "freeze_epochs")  # its flat name since 0.1.0
+del FLAT_NAMES["finetune_freeze_epochs"]
+RUN_NAMES = tuple(f.name for f in fields(RunConfig))
+
+
+def resolve_settings(train: TrainConfig, run: RunConfig, overrides: dict[str, Any] | None) -> tuple[TrainConfig, RunConfig]:
+    """``train`` and ``run`` with flat ``overrides`` applied, each key sent to its group.
+
+    Args:
+        train: the training settings to start from (a preset's).
+        run: the run settings to start from.
+        overrides: flat names (``lr``, ``finetune_lr``, ``ssl_epochs``, ``log_dir``, ``max_epochs``)
+            or whole groups as dicts (``{"ssl": {"epochs": 5}}``).
+
+    Returns:
+        The new ``(TrainConfig, RunConfig)``.
+
+    Raises:
+        ValueError: for a name no config has (the message lists the known ones).
+    """
+    own = {f.name for f in fields(TrainConfig)} - set(GROUPS)
+    top, groups, run_kw = {}, {name: {} for name in GROUPS}, {}
+    for key, value in (overrides or {}).items():
+        if key in GROUPS:
+            groups[key].update(value if isinstance(value, dict) else asdict(value))
+        elif key in own:
+            top[key] = tuple(value) if isinstance(value, list) else value
+        elif key in FLAT_NAMES:
+            group, name = FLAT_NAMES[key]
+            groups[group][name] = value
+        elif key in RUN_NAMES:
+            run_kw[key] = value
+        else:
+            known = sorted(own | set(FLAT_NAMES) | set(RUN_NAMES) | set(GROUPS))
+            raise ValueError(f"unknown training setting {key!r}; known: {known}")
+    for name, kw in groups.items():
+        if kw:
+            top[name] = replace(getattr(train, name), **kw)
+    return replace(train, **top), replace(run, **run_kw)
 
 
 @dataclass(frozen=True)
 class Preset:
+    """A named architecture and training recipe."""
+
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
@@ -122,7 +245,12 @@ PRESETS: dict[str, Preset] = {
 
 
 def get_preset(name: str, **model_overrides: Any) -> Preset:
-    """A named preset, with model fields overridden (e.g. ``temporal="transformer"``)."""
+    """A named preset, with model fields overridden (e.g. ``temporal="transformer"``).
+
+    Args:
+        name: one of :data:`PRESETS` (``light``, ``balanced``, ``high``).
+        **model_overrides: :class:`ModelConfig` fields to change.
+    """
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     preset = PRESETS[name]

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from tsfuse.data.corpus import Corpus, load_corpus
-from tsfuse.data.quality import FLAGS, flag_lists, format_quality_report, quality_flags, quality_report
+from tsfuse.data.corpus import quality_report
+from tsfuse.data.quality import FLAGS, flag_lists, format_quality_report, quality_flags
 from tsfuse.data.tasks import TASKS
 
 

@@ -43,7 +43,8 @@ def test_backtest_origin_uses_months_before_it(global_model, panel):
 
 def test_time_split_reads_nothing_at_or_after_the_cutoff(global_model, panel):
     before, val_months = pd.Timestamp("2022-01-01"), 6
-    train, val, every = global_model._time_split(panel, before, val_months)
+    split = global_model.inputs.time_split(panel, before, val_months, global_model.train_config)
+    train, val, every = split.train, split.validation, split.every
     val_start = np.datetime64("2021-07")
     assert len(train) and len(val) and len(every) > len(val)
     assert (train.origin < val_start).all() and (val.origin >= val_start).all()
@@ -53,7 +54,7 @@ def test_time_split_reads_nothing_at_or_after_the_cutoff(global_model, panel):
     assert np.isnan(train.target[last_train >= val_start.astype(int)]).all()
     changed = panel.copy()
     changed.loc[changed.ds >= before, "y"] += 1000
-    _, val2, every2 = global_model._time_split(changed, before, val_months)
+    every2 = global_model.inputs.time_split(changed, before, val_months, global_model.train_config).every
     np.testing.assert_array_equal(every.target, every2.target)
     np.testing.assert_array_equal(every.history, every2.history)
 

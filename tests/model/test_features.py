@@ -1,15 +1,19 @@
 import numpy as np
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tsfuse.data.features import INPUT_KEYS, FeatureSpec, build_inputs
 from tsfuse.data.windows import make_windows
-from tsfuse.data.features import build_inputs
+
+COVARIATES = ("authors", "churn", "stars")
+CONTEXT_KEYS = ("values", "covariates", "mask", "calendar", "log_scale", "age", "cov_scale", "cov_present")
 
 
 def _inputs(panel, task, origins):
     w = make_windows(panel, task, origins, context_length=24, require_target=False)
     n = len(w)
-    return w, build_inputs(w, ("authors", "churn", "stars"), np.zeros((n, 4)), np.zeros(n))
+    return w, build_inputs(w, COVARIATES, np.zeros((n, 4)), np.zeros(n))
 
 
 @settings(max_examples=15, deadline=None)
@@ -22,17 +26,42 @@ def test_inputs_never_see_the_origin_or_after(panel, task, shift, factor):
         perturbed.loc[later, col] = perturbed.loc[later, col] * factor + 7
     _, a = _inputs(panel, task, [str(origin)])
     _, b = _inputs(perturbed, task, [str(origin)])
-    for key in ("series", "static", "log_scale"):
+    for key in CONTEXT_KEYS:
         np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_named_arrays_and_their_shapes(panel, task):
+    w, x = _inputs(panel, task, ["2021-06"])
+    n, c = len(w), len(COVARIATES)
+    assert tuple(x) == INPUT_KEYS
+    shapes = {"values": (n, 24), "covariates": (n, 24, c), "mask": (n, 24), "calendar": (n, 24, 2),
+              "log_scale": (n,), "age": (n,), "cov_scale": (n, c), "cov_present": (n, c), "text": (n, 4),
+              "text_present": (n,), "target": (n, 6), "target_mask": (n, 6), "trend": (n,), "level": (n,)}
+    assert {k: v.shape for k, v in x.items()} == shapes
+    assert x["trend"].dtype == x["level"].dtype == np.int64
+    assert all(x[k].dtype == np.float32 for k in shapes if k not in ("trend", "level"))
+    np.testing.assert_allclose(x["age"], np.log1p(w.age) / 5.0, rtol=1e-6)
+    np.testing.assert_array_equal(x["mask"], w.mask)
 
 
 def test_absent_covariate_is_zero_and_flagged(panel, task):
     w, x = _inputs(panel, task, ["2021-06"])
-    c = 3  # authors, churn, stars(absent)
-    present = x["static"][:, 2 + c:]
-    np.testing.assert_array_equal(present, np.tile([1.0, 1.0, 0.0], (len(w), 1)))
-    assert np.all(x["series"][:, :, 1 + 2] == 0)  # the stars channel
-    assert x["series"].shape == (len(w), 24, 1 + c + 3)
+    np.testing.assert_array_equal(x["cov_present"], np.tile([1.0, 1.0, 0.0], (len(w), 1)))
+    assert np.all(x["covariates"][:, :, 2] == 0)  # the stars channel
+
+
+def test_feature_spec_sizes_and_order(panel, task):
+    spec = FeatureSpec.for_covariates(list(COVARIATES))
+    assert spec.covariates == COVARIATES
+    assert (spec.series_channels, spec.static_size) == (1 + 3 + 1 + 2, 2 + 2 * 3)
+    _, x = _inputs(panel, task, ["2021-06"])
+    batch = {k: torch.from_numpy(v) for k, v in x.items()}
+    series, static = spec.series(batch), spec.static(batch)
+    assert series.shape[-1] == spec.series_channels and static.shape[-1] == spec.static_size
+    np.testing.assert_array_equal(series[..., 0].numpy(), x["values"])
+    np.testing.assert_array_equal(series[..., 4].numpy(), x["mask"])  # before the two calendar channels
+    np.testing.assert_array_equal(static[:, 0].numpy(), x["log_scale"])
+    assert FeatureSpec().series_channels == 4 and FeatureSpec().static_size == 2
 
 
 def test_targets_are_log_ratios_to_the_context_level(panel, task):

@@ -95,11 +95,11 @@ def test_resume_needs_a_log_dir():
 
 def test_saved_models_and_fine_tunes_do_not_carry_the_run_folder_or_devices(tmp_path):
     model = _pretrain({**TRAIN, "max_epochs": 1, "log_dir": str(tmp_path / "run"), "devices": 1})
-    assert model.train_config.log_dir == str(tmp_path / "run")
+    assert model.run_config.log_dir == str(tmp_path / "run")
     loaded = Forecaster.load(model.save(tmp_path / "saved"))
-    assert loaded.train_config.log_dir is None and not loaded.train_config.resume
-    assert loaded.train_config.accelerator == "cpu"
+    assert loaded.run_config.log_dir is None and not loaded.run_config.resume
+    assert loaded.run_config.accelerator == "cpu"
     panel = generate_panel(8, 40, covariates=("authors",), seed=3)
     tuned = model.finetune(panel[panel.unique_id == panel.unique_id.iloc[0]], max_epochs=1)
-    assert tuned.train_config.log_dir is None
+    assert tuned.run_config.log_dir is None
     assert not (tmp_path / "run" / "finetune").exists()

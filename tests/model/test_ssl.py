@@ -7,17 +7,22 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import tsfuse.estimator as estimator
+from tsfuse.train import recipes
 from tests.conftest import TINY_MODEL, TINY_TRAIN
-from tsfuse.config import ModelConfig, TrainConfig
+from tsfuse.config import ModelConfig, RunConfig, TrainConfig, resolve_settings
 from tsfuse.estimator import Forecaster
-from tsfuse.data.features import series_channels
-from tsfuse.nn.temporal import build_temporal_tower
+from tsfuse.data.features import FeatureSpec
+from tsfuse.nn.towers import build_tower
 from tsfuse.train.ssl import CropDataset, coles_loss, pretrain_temporal, project_histories
 
 COVS = ("authors", "churn")
 MODEL = ModelConfig(covariates=COVS, hidden_size=16, num_layers=1, dropout=0.0, text_model=None)
-SSL = TrainConfig(ssl_epochs=12, ssl_batch_projects=16, ssl_lr=5e-3, progress_bar=False, logger="none")
+SSL = {"ssl_epochs": 12, "ssl_batch_projects": 16, "ssl_lr": 5e-3, "progress_bar": False, "logger": "none"}
+
+
+def _settings(**overrides) -> tuple[TrainConfig, RunConfig]:
+    """(train, run) settings: SSL's with ``overrides`` (flat names)."""
+    return resolve_settings(TrainConfig(), RunConfig(), {**SSL, **overrides})
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -31,7 +36,7 @@ def _one_thread():
 
 def _tower(seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
-    return build_temporal_tower("lstm", series_channels(len(COVS)), 16, 1, 4, 0.0, MODEL.context_length)
+    return build_tower(MODEL, FeatureSpec.for_covariates(COVS).series_channels)
 
 
 def _easy_panel(n: int = 8, months: int = 48) -> pd.DataFrame:
@@ -70,7 +75,7 @@ def test_coles_loss_matches_closed_form_and_prefers_separated_projects():
 
 
 def test_ssl_loss_decreases(panel):
-    info = pretrain_temporal(_tower(), panel, MODEL, SSL)
+    info = pretrain_temporal(_tower(), panel, MODEL, *_settings())
     assert info["epochs"] == 12 and info["projects"] == 10
     losses = info["losses"]
     assert np.mean(losses[-3:]) < 0.8 * np.mean(losses[:3])
@@ -81,7 +86,7 @@ def test_positives_closer_than_negatives_after_ssl():
     panel = _easy_panel()
     tower = _tower()
     before = _pos_neg_gap(tower, panel)
-    pretrain_temporal(tower, panel, MODEL, replace(SSL, ssl_epochs=60, ssl_lr=2e-2))
+    pretrain_temporal(tower, panel, MODEL, *_settings(ssl_epochs=60, ssl_lr=2e-2))
     after = _pos_neg_gap(tower, panel)
     assert before < 0.05 and after > 0.4, (before, after)
 
@@ -91,24 +96,24 @@ def test_ssl_never_reads_months_at_or_after_before(panel):
     later = panel.ds >= cut
     changed = panel.copy()
     changed.loc[later, ["y", "authors", "churn"]] = changed.loc[later, ["y", "authors", "churn"]] * 10 + 7
-    cfg = replace(SSL, ssl_epochs=3)
+    cfg = _settings(ssl_epochs=3)
     a, b = _tower(), _tower()
-    pretrain_temporal(a, panel, MODEL, cfg, before=cut)
-    pretrain_temporal(b, changed, MODEL, cfg, before=cut)
+    pretrain_temporal(a, panel, MODEL, *cfg, before=cut)
+    pretrain_temporal(b, changed, MODEL, *cfg, before=cut)
     for (name, wa), wb in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.equal(wa, wb), name
     # the month just before the cut-off is read: changing it changes the weights
     earlier = changed.copy()
     earlier.loc[earlier.ds == cut - pd.offsets.MonthBegin(1), "y"] += 100
     c = _tower()
-    pretrain_temporal(c, earlier, MODEL, cfg, before=cut)
+    pretrain_temporal(c, earlier, MODEL, *cfg, before=cut)
     assert any(not torch.equal(wa, wc) for wa, wc in zip(a.state_dict().values(), c.state_dict().values()))
 
 
 def test_supervised_training_and_refit_start_from_the_ssl_tower(panel, task, monkeypatch):
     seen = {}
     starts = []
-    real_ssl, real_training = estimator.pretrain_temporal, estimator.run_training
+    real_ssl, real_training = recipes.pretrain_temporal, recipes.run_training
 
     def spy_ssl(tower, *args, **kwargs):
         seen["init"] = {k: v.clone() for k, v in tower.state_dict().items()}
@@ -120,8 +125,8 @@ def test_supervised_training_and_refit_start_from_the_ssl_tower(panel, task, mon
         starts.append({k: v.clone() for k, v in module.net.temporal.state_dict().items()})
         return real_training(module, *args, **kwargs)
 
-    monkeypatch.setattr(estimator, "pretrain_temporal", spy_ssl)
-    monkeypatch.setattr(estimator, "run_training", spy_training)
+    monkeypatch.setattr(recipes, "pretrain_temporal", spy_ssl)
+    monkeypatch.setattr(recipes, "run_training", spy_training)
     model = Forecaster.pretrain(panel, {}, task, preset="light", model=TINY_MODEL,
                                 train={**TINY_TRAIN, "ssl_epochs": 2})
     assert model.info["training"]["refit_epochs"] >= 1
@@ -145,9 +150,9 @@ def test_pretrain_with_ssl_end_to_end(panel, task):
 def test_ssl_settings_are_checked(panel):
     with pytest.raises(ValueError, match=r"ssl_crops must be >= 2 \(a crop needs a positive from its own project\), "
                                          r"got 1"):
-        pretrain_temporal(_tower(), panel, MODEL, TrainConfig(ssl_epochs=1, ssl_crops=1))
+        _settings(ssl_epochs=1, ssl_crops=1)
     with pytest.raises(ValueError, match=r"ssl_min_len must be in \[1, context_length=24\], got 30"):
-        pretrain_temporal(_tower(), panel, MODEL, TrainConfig(ssl_epochs=1, ssl_min_len=30))
+        pretrain_temporal(_tower(), panel, MODEL, *_settings(ssl_epochs=1, ssl_min_len=30))
     with pytest.raises(ValueError, match="needs at least 2 projects with >= ssl_min_len=9 months before 2019-03-01; "
                                          "got 0: lower ssl_min_len or set ssl_epochs=0"):
-        pretrain_temporal(_tower(), panel, MODEL, TrainConfig(ssl_epochs=1), before="2019-03-01")
+        pretrain_temporal(_tower(), panel, MODEL, *_settings(ssl_epochs=1), before="2019-03-01")

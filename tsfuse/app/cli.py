@@ -12,6 +12,7 @@ import pandas as pd
 
 from tsfuse.data.corpus import EMBEDDED_ROOT
 from tsfuse.data.schema import DS, ID, PanelError, Y
+from tsfuse.nn.towers import tower_names
 
 
 def _corpus_project(corpus: str, project: str):
@@ -75,7 +76,8 @@ def cmd_data_show(args) -> None:
 
 def cmd_data_check(args) -> None:
     from tsfuse.data.corpus import load_corpus
-    from tsfuse.data.quality import format_quality_report, quality_report
+    from tsfuse.data.corpus import quality_report
+    from tsfuse.data.quality import format_quality_report
 
     report = quality_report(load_corpus(args.corpus))
     print(format_quality_report(report))
@@ -138,7 +140,7 @@ def cmd_fit(args) -> None:
     panel, readme = _project_input(args)
     model = fit(panel, readme, pretrained=None if args.pretrained == "none" else args.pretrained)
     forecast = model.predict()
-    _print_forecast(forecast, model.history, args.plot, model.task)
+    _print_forecast(forecast, model.panel, args.plot, model.task)
     if args.out:
         print(f"model saved to {model.save(args.out)}")
 
@@ -154,7 +156,7 @@ def cmd_predict(args) -> None:
         texts = {str(panel[ID].iloc[0]): readme} if len(panel) else {}
         forecast = model.predict(panel, texts)
     else:
-        panel = model.history
+        panel = model.panel
         forecast = model.predict()
     _print_forecast(forecast, panel, args.plot, model.task)
 
@@ -220,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", default="oss-activity")
     p.add_argument("--out", required=True)
     p.add_argument("--preset", default="balanced", choices=["light", "balanced", "high"])
-    p.add_argument("--temporal", choices=["lstm", "transformer"])
+    p.add_argument("--temporal", choices=tower_names())
     p.add_argument("--before", help="train only on months before this YYYY-MM")
     p.add_argument("--max-epochs", type=_positive_int)
     p.add_argument("--accelerator", help="cpu (default), gpu, auto (GPUs when present), ... (Lightning Trainer)")

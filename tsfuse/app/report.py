@@ -187,7 +187,7 @@ def _epoch(index) -> str:
 def render_html(model: Forecaster, forecast: pd.DataFrame, check: HoldoutCheck, *, source: str,
                 pretrained: str, corpus: str | None = None) -> str:
     """The whole page (images referenced by file name: FORECAST_PNG, CONFUSION_PNG, CURVES_PNG)."""
-    history, task = model.history, model.task
+    history, task = model.panel, model.task
     uid = str(forecast[ID].iloc[0])
     first = forecast.iloc[0]
     level = int(first["level"])
@@ -234,16 +234,16 @@ def write_report(history: pd.DataFrame, readme: str, out_dir: str | Path, *,
     from tsfuse.app.plots import confusion_matrices, fan_chart, training_curves
 
     base = fit(history, readme, pretrained=pretrained, finetune=False)  # validates; fails fast on a short history
-    _, origins = holdout_origins(base.history, base.task, holdout_months)
-    model = fit(base.history, readme, pretrained=pretrained)
-    check = holdout_check(model.history, readme, pretrained, origins)
+    _, origins = holdout_origins(base.panel, base.task, holdout_months)
+    model = fit(base.panel, readme, pretrained=pretrained)
+    check = holdout_check(model.panel, readme, pretrained, origins)
     if pretraining_saw_holdout(model, check.start, corpus):
         log.warning("holdout check of %s: the pretrained model was trained on %s months from %s on, so the "
-                    "confusion matrices are optimistic (the page says so)", model.history[ID].iloc[0], corpus,
+                    "confusion matrices are optimistic (the page says so)", model.panel[ID].iloc[0], corpus,
                     f"{check.start:%Y-%m}")
     forecast = model.predict()
     out = Path(out_dir)
-    fan_chart(model.history, forecast, out / FORECAST_PNG, task=model.task)
+    fan_chart(model.panel, forecast, out / FORECAST_PNG, task=model.task)
     confusion_matrices([("trend", check.trend, TREND_CLASSES), ("level", check.level, level_names(model.task))],
                        out / CONFUSION_PNG)
     training_curves(model.info, out / CURVES_PNG)

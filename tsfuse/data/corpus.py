@@ -178,3 +178,12 @@ def _read_text(path: Path) -> str:
 
 def _iso(ts: pd.Timestamp | None) -> str:
     return "" if ts is None else ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def quality_report(corpus: Corpus) -> pd.DataFrame:
+    """Summary statistics and flags per project of a corpus (index ``unique_id``), with ``n_flags``."""
+    flags = quality_flags(corpus.panel, texts=corpus.texts, meta=corpus.meta, task=corpus.task)
+    report = series_summary(corpus.panel).join(flags)
+    report["n_flags"] = sum((flags[f] != "") if f == "missing_metrics" else flags[f].astype(int) for f in FLAGS)
+    report.attrs["corpus"] = corpus.name
+    return report

@@ -1,15 +1,99 @@
-"""Turn windows (+ README embeddings) into the model's input arrays.
+"""Turn windows (+ README embeddings) into the model's named input arrays.
 
-Everything here is computed from each window's context (months before its origin):
-values are log1p-scaled and centred on the log1p of the mean of the last 12 context months,
-so no statistic of the forecast period ever enters an input.
+Everything here is computed from each window's context (months before its origin): values are
+log1p-scaled and centred on the log1p of the mean of the last 12 context months, so no statistic
+of the forecast period ever enters an input.
+
+:func:`build_inputs` returns one array per name (N windows, L context months, C covariates,
+D text dimensions, H horizon months):
+
+=================  ============  =============================================================
+key                shape         content
+=================  ============  =============================================================
+``values``         [N, L]        log1p(y) - log_scale; 0 on padding
+``covariates``     [N, L, C]     log1p(covariate) - its cov_scale; 0 on padding or if absent
+``mask``           [N, L]        1 for a real month, 0 for padding (padding is on the left)
+``calendar``       [N, L, 2]     sin and cos of the month of year
+``log_scale``      [N]           log1p of the mean of the last 12 real months of y
+``age``            [N]           log1p(months of history) / 5
+``cov_scale``      [N, C]        log1p of each covariate's mean over the last 12 real months
+``cov_present``    [N, C]        1 if the covariate exists in the data (absent ones are zeros)
+``text``           [N, D]        README embedding
+``text_present``   [N]           1 if the project has a README
+``target``         [N, H]        log1p(y) - log_scale of the horizon months; 0 where unknown
+``target_mask``    [N, H]        1 where the target month is observed
+``trend``          [N]           trend class (int64; -1: no label)
+``level``          [N]           level class (int64; -1: no label)
+=================  ============  =============================================================
+
+A :class:`FeatureSpec` says how wide each input is and in which order the network joins them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 import numpy as np
+import torch
 
 from tsfuse.data.windows import SCALE_MONTHS, WindowSet
+
+SERIES_KEYS = ("values", "covariates", "mask", "calendar")  # per-month channels, in the network's order
+STATIC_KEYS = ("log_scale", "age", "cov_scale", "cov_present")  # per-window features, in the network's order
+TEXT_KEYS = ("text", "text_present")
+TARGET_KEYS = ("target", "target_mask", "trend", "level")
+INPUT_KEYS = SERIES_KEYS + STATIC_KEYS + TEXT_KEYS + TARGET_KEYS  # every array build_inputs returns
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """The input channels of a model with these covariates, and the order the network joins them in.
+
+    The temporal tower reads ``values, covariates, mask, calendar`` concatenated per month
+    (:meth:`series`); the fusion MLP reads ``log_scale, age, cov_scale, cov_present``
+    concatenated per window (:meth:`static`). The order is part of the saved weights' meaning.
+
+    Args:
+        covariates: the model's covariate names (``ModelConfig.covariates``).
+    """
+
+    covariates: tuple[str, ...] = ()
+
+    @classmethod
+    def for_covariates(cls, covariates: Iterable[str]) -> FeatureSpec:
+        """The spec of a model with ``covariates`` (any iterable of names)."""
+        return cls(tuple(covariates))
+
+    @property
+    def widths(self) -> dict[str, int]:
+        """Channels per named input of :data:`SERIES_KEYS` and :data:`STATIC_KEYS`."""
+        c = len(self.covariates)
+        return {"values": 1, "covariates": c, "mask": 1, "calendar": 2,
+                "log_scale": 1, "age": 1, "cov_scale": c, "cov_present": c}
+
+    @property
+    def series_channels(self) -> int:
+        """Per-month channels the temporal tower reads (1 + C + 1 + 2)."""
+        return sum(self.widths[k] for k in SERIES_KEYS)
+
+    @property
+    def static_size(self) -> int:
+        """Per-window features the fusion MLP reads (1 + 1 + C + C)."""
+        return sum(self.widths[k] for k in STATIC_KEYS)
+
+    def series(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The temporal tower's input [B, L, series_channels] from a batch of named tensors."""
+        return torch.cat([_as_channels(batch[k], 3) for k in SERIES_KEYS], dim=-1)
+
+    def static(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The static features [B, static_size] from a batch of named tensors."""
+        return torch.cat([_as_channels(batch[k], 2) for k in STATIC_KEYS], dim=-1)
+
+
+def _as_channels(x: torch.Tensor, ndim: int) -> torch.Tensor:
+    """``x`` with a trailing channel axis of size 1 if it has none ([B, L] -> [B, L, 1], [B] -> [B, 1])."""
+    return x if x.ndim == ndim else x.unsqueeze(-1)
 
 
 def _recent_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -34,15 +118,17 @@ def build_inputs(
     text_vectors: np.ndarray,
     text_present: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Model inputs and training targets for ``windows``.
+    """Model inputs and training targets for ``windows``, by name (see the module docstring).
 
-    ``covariates`` are the model's covariate names: present ones are taken from the windows,
-    absent ones are zero with ``cov_present = 0`` (the model learns to ignore them).
-    ``text_vectors`` [N, D] and ``text_present`` [N] are aligned with the windows.
+    Args:
+        windows: the windows (context, targets, labels).
+        covariates: the model's covariate names. Present ones are taken from the windows; absent
+            ones are zero with ``cov_present = 0`` (the model learns to ignore them).
+        text_vectors: README embeddings [N, D], aligned with the windows.
+        text_present: [N], 1 where the project has a README.
 
-    Returns float32/int64 arrays: ``series`` [N, L, 1+C+3], ``static`` [N, 2+2C],
-    ``text`` [N, D], ``text_present`` [N], ``target`` [N, H] (normalised, NaN where unknown),
-    ``target_mask`` [N, H], ``trend`` [N], ``level`` [N], ``log_scale`` [N].
+    Returns:
+        Float32 arrays (int64 for ``trend`` and ``level``) under the keys of :data:`INPUT_KEYS`.
     """
     n, length = windows.history.shape
     mask = windows.mask
@@ -54,30 +140,20 @@ def build_inputs(
             present[:, j] = 1.0
     log_scale = np.log1p(windows.scale)
     log_cov_scale = np.log1p(_recent_mean(cov, mask)) if covariates else np.zeros((n, 0))
-    z_y = (np.log1p(windows.history) - log_scale[:, None]) * mask
-    z_cov = (np.log1p(cov) - log_cov_scale[:, None, :]) * mask[..., None]
-    series = np.concatenate([z_y[..., None], z_cov, mask[..., None], _calendar(windows.origin, length)], axis=-1)
-    static = np.concatenate(
-        [log_scale[:, None], np.log1p(windows.age)[:, None] / 5.0, log_cov_scale, present], axis=1)
     target = np.log1p(windows.target) - log_scale[:, None]
-    return {
-        "series": series.astype(np.float32),
-        "static": static.astype(np.float32),
-        "text": np.asarray(text_vectors, np.float32),
-        "text_present": np.asarray(text_present, np.float32),
-        "target": np.nan_to_num(target, nan=0.0).astype(np.float32),
-        "target_mask": (~np.isnan(target)).astype(np.float32),
-        "trend": windows.trend.astype(np.int64),
-        "level": windows.level.astype(np.int64),
-        "log_scale": log_scale.astype(np.float32),
+    arrays = {
+        "values": (np.log1p(windows.history) - log_scale[:, None]) * mask,
+        "covariates": (np.log1p(cov) - log_cov_scale[:, None, :]) * mask[..., None],
+        "mask": mask,
+        "calendar": _calendar(windows.origin, length),
+        "log_scale": log_scale,
+        "age": np.log1p(windows.age) / 5.0,
+        "cov_scale": log_cov_scale,
+        "cov_present": present,
+        "text": text_vectors,
+        "text_present": text_present,
+        "target": np.nan_to_num(target, nan=0.0),
+        "target_mask": ~np.isnan(target),
     }
-
-
-def series_channels(n_covariates: int) -> int:
-    """Number of per-month input channels for a model with ``n_covariates`` covariates."""
-    return 1 + n_covariates + 3
-
-
-def static_features(n_covariates: int) -> int:
-    """Number of static input features for a model with ``n_covariates`` covariates."""
-    return 2 + 2 * n_covariates
+    arrays = {k: np.asarray(v, np.float32) for k, v in arrays.items()}
+    return {**arrays, "trend": windows.trend.astype(np.int64), "level": windows.level.astype(np.int64)}

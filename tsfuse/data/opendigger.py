@@ -25,14 +25,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tsfuse.data.schema import DS, ID, Y, PanelError
+from tsfuse.data.schema import DS, ID, MISSING_SUFFIX, Y, PanelError
 
 TARGET = "activity"
 COVARIATES = (
     "openrank", "stars", "participants", "issues_new", "issues_closed", "change_requests",
     "change_requests_accepted", "new_contributors", "bus_factor", "technical_fork", "attention",
 )
-MISSING_SUFFIX = "_missing"
 TREE_NAME = "top_300_metrics"
 _MONTH_KEY = re.compile(r"\d{4}-\d{2}")
 

@@ -25,17 +25,14 @@ Flags are warnings, never filters: every project stays in the corpus. Rules:
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from tsfuse.data.opendigger import MISSING_SUFFIX
-from tsfuse.data.schema import DS, ID, Y
+from tsfuse.data.schema import DS, ID, MISSING_SUFFIX, Y
 from tsfuse.data.tasks import TaskSpec
 
-if TYPE_CHECKING:
-    from tsfuse.data.corpus import Corpus
 
 FLAGS = ("dead", "burst", "stops_early", "cut_start", "event_test_bot", "missing_metrics")
 DEAD_MONTHS = 12
@@ -112,15 +109,6 @@ def series_summary(panel: pd.DataFrame) -> pd.DataFrame:
         "max_ratio": (peak / others_mean.replace(0, np.nan)).fillna(np.inf).where(peak > 0, 0.0),
         "active_last_12": g[Y].apply(lambda s: float(s.iloc[-DEAD_MONTHS:].sum())),
     })
-
-
-def quality_report(corpus: "Corpus") -> pd.DataFrame:
-    """Summary statistics and flags per project of a corpus (index ``unique_id``), with ``n_flags``."""
-    flags = quality_flags(corpus.panel, texts=corpus.texts, meta=corpus.meta, task=corpus.task)
-    report = series_summary(corpus.panel).join(flags)
-    report["n_flags"] = sum((flags[f] != "") if f == "missing_metrics" else flags[f].astype(int) for f in FLAGS)
-    report.attrs["corpus"] = corpus.name
-    return report
 
 
 def format_quality_report(report: pd.DataFrame, *, max_names: int = 12) -> str:

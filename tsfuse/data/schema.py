@@ -32,7 +32,27 @@ def covariate_columns(panel: pd.DataFrame) -> list[str]:
     return [c for c in panel.columns if c not in REQUIRED_COLUMNS]
 
 
-def validate_panel(panel: pd.DataFrame, *, allow_negative: bool = False) -> pd.DataFrame:
+MISSING_SUFFIX = "_missing"  # covariate "<metric>_missing" = 1 where the source lacks <metric> for the month
+
+
+class CheckedPanel(pd.DataFrame):
+    """A panel as :func:`validate_panel` returns it: code that receives one does not check it again.
+
+    Every pandas operation on it gives a plain DataFrame (``_constructor``), so a changed copy is
+    checked again where it comes back in.
+    """
+
+    @property
+    def _constructor(self):
+        return pd.DataFrame
+
+
+def ensure_checked(panel: pd.DataFrame) -> CheckedPanel:
+    """``panel`` itself when :func:`validate_panel` already checked it, else ``validate_panel(panel)``."""
+    return panel if isinstance(panel, CheckedPanel) else validate_panel(panel)
+
+
+def validate_panel(panel: pd.DataFrame, *, allow_negative: bool = False) -> CheckedPanel:
     """Check a panel and return it with ``ds`` as month-start timestamps, sorted by (unique_id, ds).
 
     Raises :class:`PanelError` naming the column / row and what to do for: a non-DataFrame,
@@ -76,7 +96,7 @@ def validate_panel(panel: pd.DataFrame, *, allow_negative: bool = False) -> pd.D
               "keep one row per project and month (sum or drop duplicates)")
     df = df.sort_values([ID, DS], kind="stable").reset_index(drop=True)
     _check_no_gaps(df)
-    return df
+    return CheckedPanel(df)
 
 
 def _parse_dates(col: pd.Series) -> pd.Series:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from tsfuse.data.labels import level_label, trend_label
-from tsfuse.data.schema import DS, ID, Y, covariate_columns, validate_panel
+from tsfuse.data.schema import DS, ID, Y, covariate_columns, ensure_checked
 from tsfuse.data.tasks import TaskSpec
 
 SCALE_MONTHS = 12  # the scaling statistic is the mean target over the last 12 context months
@@ -78,7 +78,7 @@ def make_windows(
     ``min_history`` (default ``task.min_history``) is the fewest months of context a window may
     have; fewer than 12 is the cold-start regime.
     """
-    df = validate_panel(panel) if validate else panel
+    df = ensure_checked(panel) if validate else panel
     cov_names = tuple(covariate_columns(df) if covariates is None else covariates)
     missing = [c for c in cov_names if c not in df.columns]
     if missing:

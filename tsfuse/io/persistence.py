@@ -6,7 +6,9 @@ file (a ``.pt`` / ``.pkl`` / ``.bin`` checkpoint, say), a listed file whose chec
 a weights file that is not safetensors, and a format version it does not know.
 
 Format versions: 1 records the sha256 of every listed file; 2 also records the sha256 of the
-config itself (``config_sha256``), so an edited ``config.json`` is refused too. Both are read.
+config itself (``config_sha256``), so an edited ``config.json`` is refused too; 3 (tsfuse 0.2) has
+the same files, with the training settings in groups and the loss buffers owned by the heads, so
+tsfuse 0.1 refuses it by number instead of failing on its contents. All three are read.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from safetensors.torch import load_file, save_file
 from tsfuse.errors import ModelFileError
 
 FORMAT = "tsfuse-model"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 CONFIG_CHECKSUM_SINCE = 2  # the first format version with config_sha256
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"

@@ -179,3 +179,17 @@ def _tidy_line(line: str) -> str:
     """Strip heading/quote/literal-block markers and collapse whitespace; ``""`` for punctuation-only lines."""
     line = _RST_LITERAL_MARK.sub(":", " ".join(_HEADING_MARK.sub(" ", line).split()))
     return line if any(ch.isalnum() for ch in line) else ""
+
+
+def prepare_texts(texts: dict[str, str] | None) -> dict[str, str]:
+    """README texts per project through :func:`prepare_readme` (binary or non-UTF-8 refused, huge
+    ones cut); None gives ``{}``.
+
+    Raises:
+        TypeError: when ``texts`` is not a dict ``{unique_id: README text}``.
+    """
+    if texts is None:
+        return {}
+    if not isinstance(texts, dict):
+        raise TypeError(f"texts must be a dict {{unique_id: README text}}, got {type(texts).__name__}")
+    return {str(uid): prepare_readme(text, f"texts[{uid!r}]") for uid, text in texts.items()}

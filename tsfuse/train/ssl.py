@@ -22,11 +22,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 
-from tsfuse.config import ModelConfig, TrainConfig
+from tsfuse.config import ModelConfig, RunConfig, TrainConfig
 from tsfuse.data.schema import DS, ID, Y
 from tsfuse.data.windows import SCALE_MONTHS, WindowSet
-from tsfuse.data.features import build_inputs
-from tsfuse.train.trainer import run_training
+from tsfuse.data.features import FeatureSpec, build_inputs
+from tsfuse.train.trainer import Phase, run_training
 
 
 @dataclass
@@ -85,6 +85,7 @@ class CropDataset(Dataset):
                  min_len: int, seed: int = 0) -> None:
         self.h = histories
         self.covariates = covariates
+        self.spec = FeatureSpec.for_covariates(covariates)
         self.context_length = context_length
         self.n_crops = n_crops
         self.min_len = min_len
@@ -99,8 +100,9 @@ class CropDataset(Dataset):
         length = self.rng.integers(self.min_len, np.minimum(months, self.context_length) + 1)
         start = self.rng.integers(0, months - length + 1)
         windows = crop_windows(self.h, project, start, length, self.context_length)
-        series = build_inputs(windows, self.covariates, np.zeros((len(project), 0)), np.zeros(len(project)))["series"]
-        return {"series": torch.from_numpy(series), "mask": torch.from_numpy(windows.mask.astype(np.float32)),
+        arrays = build_inputs(windows, self.covariates, np.zeros((len(project), 0)), np.zeros(len(project)))
+        inputs = {k: torch.from_numpy(v) for k, v in arrays.items()}
+        return {"series": self.spec.series(inputs), "mask": inputs["mask"],
                 "project": torch.from_numpy(project)}
 
 
@@ -132,62 +134,60 @@ class ContrastivePretraining(pl.LightningModule):
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         z = self.head(self.encoder(batch["series"], batch["mask"]))
-        loss = coles_loss(z, batch["project"], self.train_config.ssl_temperature)
+        loss = coles_loss(z, batch["project"], self.train_config.ssl.temperature)
         # logged as train_loss: run_training's loss curve records its epoch means
         self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(z))
         return loss
 
     def configure_optimizers(self):
         cfg = self.train_config
-        opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-        optimizer = opt_cls(self.parameters(), lr=cfg.ssl_lr, weight_decay=cfg.weight_decay)
+        opt_cls = torch.optim.AdamW if cfg.optim.optimizer == "adamw" else torch.optim.Adam
+        optimizer = opt_cls(self.parameters(), lr=cfg.ssl.lr, weight_decay=cfg.optim.weight_decay)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, self.trainer.max_epochs or 1))
         return {"optimizer": optimizer, "lr_scheduler": schedule}
 
 
-def _check(train_config: TrainConfig, model_config: ModelConfig) -> None:
-    cfg = train_config
-    if cfg.ssl_crops < 2:
-        raise ValueError(f"ssl_crops must be >= 2 (a crop needs a positive from its own project), got {cfg.ssl_crops}")
-    if not 1 <= cfg.ssl_min_len <= model_config.context_length:
-        raise ValueError(f"ssl_min_len must be in [1, context_length={model_config.context_length}], "
-                         f"got {cfg.ssl_min_len}")
-    if cfg.ssl_temperature <= 0 or cfg.ssl_lr <= 0:
-        raise ValueError(f"ssl_temperature and ssl_lr must be > 0, got {cfg.ssl_temperature} and {cfg.ssl_lr}")
-    if cfg.ssl_batch_projects < 2:
-        raise ValueError(f"ssl_batch_projects must be >= 2 (other projects are the negatives), "
-                         f"got {cfg.ssl_batch_projects}")
-
-
-def crop_loader(histories: Histories, model_config: ModelConfig, train_config: TrainConfig) -> DataLoader:
-    """Shuffled batches of ``ssl_batch_projects`` projects, ``ssl_crops`` fresh crops each (seeded)."""
-    cfg = train_config
-    dataset = CropDataset(histories, model_config.covariates, model_config.context_length, cfg.ssl_crops,
-                          cfg.ssl_min_len, seed=cfg.seed)
-    sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(cfg.seed))
+def crop_loader(histories: Histories, model_config: ModelConfig, train_config: TrainConfig,
+                num_workers: int = 0) -> DataLoader:
+    """Shuffled batches of ``ssl.batch_projects`` projects, ``ssl.crops`` fresh crops each (seeded)."""
+    ssl = train_config.ssl
+    dataset = CropDataset(histories, model_config.covariates, model_config.context_length, ssl.crops,
+                          ssl.min_len, seed=train_config.seed)
+    sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(train_config.seed))
     # a last batch of one project would have no negatives
-    batches = BatchSampler(sampler, cfg.ssl_batch_projects, drop_last=len(dataset) > cfg.ssl_batch_projects)
-    return DataLoader(dataset, sampler=batches, batch_size=None, num_workers=cfg.num_workers)
+    batches = BatchSampler(sampler, ssl.batch_projects, drop_last=len(dataset) > ssl.batch_projects)
+    return DataLoader(dataset, sampler=batches, batch_size=None, num_workers=num_workers)
 
 
 def pretrain_temporal(tower: nn.Module, panel: pd.DataFrame, model_config: ModelConfig, train_config: TrainConfig,
-                      before: str | pd.Timestamp | None = None) -> dict:
-    """Train ``tower`` in place for ``train_config.ssl_epochs`` epochs of contrastive pretraining on
-    ``panel``'s months strictly before ``before`` (a validated panel; all months if None).
+                      run: RunConfig, before: str | pd.Timestamp | None = None) -> dict:
+    """Train ``tower`` in place for ``train_config.ssl.epochs`` epochs of contrastive pretraining.
 
-    Returns ``{"epochs", "projects", "first_loss", "final_loss", "losses"}`` (mean loss per epoch).
+    Args:
+        tower: the temporal tower (trained in place).
+        panel: a checked panel; only its months strictly before ``before`` are read (all if None).
+        model_config: the architecture (context length, covariates).
+        train_config: the ``ssl`` group (crops, lengths, temperature, lr) and the seed.
+        run: where it runs.
+        before: the cut-off.
+
+    Returns:
+        ``{"epochs", "projects", "first_loss", "final_loss", "losses"}`` (mean loss per epoch).
     """
-    cfg = train_config
-    _check(cfg, model_config)
-    histories = project_histories(panel, model_config.covariates, before, cfg.ssl_min_len)
+    ssl = train_config.ssl
+    if not 1 <= ssl.min_len <= model_config.context_length:
+        raise ValueError(f"ssl_min_len must be in [1, context_length={model_config.context_length}], "
+                         f"got {ssl.min_len}")
+    histories = project_histories(panel, model_config.covariates, before, ssl.min_len)
     if len(histories) < 2:
         raise ValueError(f"self-supervised pretraining needs at least 2 projects with >= ssl_min_len="
-                         f"{cfg.ssl_min_len} months{' before ' + str(before) if before is not None else ''}; "
+                         f"{ssl.min_len} months{' before ' + str(before) if before is not None else ''}; "
                          f"got {len(histories)}: lower ssl_min_len or set ssl_epochs=0")
-    torch.manual_seed(cfg.seed)  # the projection head's initial weights
-    module = ContrastivePretraining(tower, cfg).train()  # the tower may come in eval mode
-    history = run_training(module, crop_loader(histories, model_config, cfg), None, cfg, max_epochs=cfg.ssl_epochs,
-                           warn_without_val=False, phase="ssl")
-    losses = [round(epoch["train_loss"], 5) for epoch in history["curve"]]
+    torch.manual_seed(train_config.seed)  # the projection head's initial weights
+    module = ContrastivePretraining(tower, train_config).train()  # the tower may come in eval mode
+    loader = crop_loader(histories, model_config, train_config, run.num_workers)
+    record = run_training(module, loader, None, train_config, run,
+                          Phase("ssl", max_epochs=ssl.epochs, warn_without_val=False))
+    losses = [round(epoch["train_loss"], 5) for epoch in record["curve"]]
     return {"epochs": len(losses), "projects": len(histories), "first_loss": losses[0], "final_loss": losses[-1],
             "losses": losses}

@@ -1,4 +1,4 @@
-"""Run Lightning training on prepared input arrays: loaders, callbacks, trainer."""
+"""Run one Lightning training phase on prepared input arrays: trainer, checkpoints, resume, placement."""
 
 from __future__ import annotations
 
@@ -10,16 +10,19 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from dataclasses import dataclass
+
 import lightning.pytorch as pl
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import BaseFinetuning, Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import BaseFinetuning, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
-from tsfuse.config import TrainConfig
+from tsfuse.config import RunConfig, TrainConfig
+from tsfuse.data.loaders import make_loader
+from tsfuse.train.callbacks import LossCurve, RandomStateCheckpoint
 from tsfuse.train.module import TsfuseModule
-from tsfuse.data.sharding import GlobalBatchSampler
 
 log = logging.getLogger(__name__)
 # Lightning announces devices and tips on every Trainer at INFO level; tsfuse's own progress
@@ -31,174 +34,98 @@ warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*
 warnings.filterwarnings("ignore", message=r".*defined a `validation_step` but have no `val_dataloader`.*")
 
 DONE_FILE = "done.json"  # written when a phase finishes: resuming it reloads its weights instead of training
-MODEL_INPUTS = ("series", "static", "text", "text_present", "target", "target_mask", "trend", "level")
 
 
-class ArrayDataset(Dataset):
-    """Indexable by a list of positions; returns a dict batch of tensors."""
+@dataclass(frozen=True)
+class Phase:
+    """One training phase.
 
-    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
-        self.tensors = {k: torch.from_numpy(np.ascontiguousarray(arrays[k])) for k in MODEL_INPUTS}
-        self.n = len(self.tensors["series"])
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, index):
-        return {k: v[index] for k, v in self.tensors.items()}
-
-
-def make_loader(arrays: dict[str, np.ndarray], batch_size: int, shuffle: bool, seed: int = 0,
-                num_workers: int = 0, shard: bool = False) -> DataLoader:
-    """A loader that yields whole dict batches (one indexing call per batch, not per window).
-
-    ``shard``: under DDP each process takes its share of every global batch of ``batch_size``
-    (see :mod:`tsfuse.data.sharding`); otherwise every process sees every batch.
-    """
-    dataset = ArrayDataset(arrays)
-    sampler = GlobalBatchSampler(len(dataset), batch_size, shuffle=shuffle, seed=seed, shard=shard)
-    # The loader's own generator seeds its iterators: they never draw from the global RNG, whose stream
-    # (dropout) then depends only on the training steps, so a resumed run continues it exactly.
-    return DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=num_workers,
-                      generator=torch.Generator().manual_seed(seed))
-
-
-class ProgressiveUnfreezing(BaseFinetuning):
-    """Fine-tuning: heads + fusion (+ text projection) first; the temporal tower joins after ``freeze_epochs``.
-
-    The temporal tower stays in the optimiser (with its own, lower learning rate set by the
-    module's ``lr_multipliers``); while frozen it has no gradients, so the optimiser skips it.
+    Args:
+        name: its sub-folder of the run's log folder (``fit``, ``refit``, ``finetune``, ``ssl``).
+        max_epochs: default ``TrainConfig.max_epochs``.
+        callbacks: extra Lightning callbacks (e.g. progressive unfreezing).
+        warn_without_val: warn when there are no validation windows (a refit has none by design).
     """
 
-    def __init__(self, freeze_epochs: int) -> None:
-        super().__init__()
-        self.freeze_epochs = freeze_epochs
-
-    def freeze_before_training(self, pl_module: TsfuseModule) -> None:
-        if self.freeze_epochs > 0:
-            self.freeze(pl_module.net.temporal, train_bn=False)
-
-    def finetune_function(self, pl_module: TsfuseModule, current_epoch: int, optimizer) -> None:
-        if current_epoch == self.freeze_epochs:
-            self.make_trainable(pl_module.net.temporal)
+    name: str = "fit"
+    max_epochs: int | None = None
+    callbacks: tuple = ()
+    warn_without_val: bool = True
 
 
-class LossCurve(Callback):
-    """Records the epoch means of ``train_loss`` and ``val_loss`` (None without validation) after every epoch."""
-
-    def __init__(self) -> None:
-        self.curve: list[dict] = []
-
-    def state_dict(self) -> dict:  # checkpointed: a resumed run keeps the epochs before the interruption
-        return {"curve": self.curve}
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        self.curve = list(state_dict["curve"])
-
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        metrics = trainer.callback_metrics
-        self.curve.append({"epoch": trainer.current_epoch,
-                           **{k: float(metrics[k]) if k in metrics else None for k in ("train_loss", "val_loss")}})
-
-
-class RandomStateCheckpoint(Callback):
-    """Puts the torch RNG and the training sampler's shuffling state in every checkpoint and restores
-    them when training resumes, so a resumed run draws the same dropout masks and batch orders as an
-    uninterrupted one (Lightning restores weights, optimiser, schedulers and loops, not RNGs)."""
-
-    def __init__(self) -> None:
-        self._trainer: pl.Trainer | None = None
-        self._restored: dict | None = None
-
-    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        self._trainer = trainer
-
-    def _sampler(self):
-        loader = self._trainer.train_dataloader if self._trainer is not None else None
-        sampler = getattr(loader, "sampler", None)
-        return sampler if callable(getattr(sampler, "rng_state", None)) else None
-
-    def state_dict(self) -> dict:
-        sampler = self._sampler()
-        return {"torch": torch.get_rng_state(), "sampler": sampler.rng_state() if sampler is not None else None}
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        self._restored = state_dict
-
-    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self._restored is None:
-            return
-        torch.set_rng_state(self._restored["torch"])
-        sampler = self._sampler()
-        if sampler is not None:
-            sampler.set_rng_state(self._restored["sampler"])
-        self._restored = None
-
-
-def _placement(cfg: TrainConfig, callbacks: list) -> dict:
-    """The Trainer's accelerator / devices / strategy / num_nodes from ``cfg``.
+def _placement(run: RunConfig, callbacks: list) -> dict:
+    """The Trainer's accelerator / devices / strategy / num_nodes from ``run``.
 
     Fine-tuning (a :class:`BaseFinetuning` callback) runs in one process, with a warning when
-    ``cfg`` asks for more: DDP synchronises only the parameters trainable when it starts, so a
+    ``run`` asks for more: DDP synchronises only the parameters trainable when it starts, so a
     tower unfrozen mid-training would drift apart across processes (Lightning issue #20340).
     """
-    placement = {"accelerator": cfg.accelerator, "devices": cfg.devices, "strategy": cfg.strategy,
-                 "num_nodes": cfg.num_nodes}
+    placement = {"accelerator": run.accelerator, "devices": run.devices, "strategy": run.strategy,
+                 "num_nodes": run.num_nodes}
     single = {"devices": 1, "strategy": "auto", "num_nodes": 1}
     if any(isinstance(c, BaseFinetuning) for c in callbacks) and any(placement[k] != v for k, v in single.items()):
         log.warning("fine-tuning runs in one process (devices=1, strategy='auto', num_nodes=1) instead of "
                     "devices=%r, strategy=%r, num_nodes=%r: DDP does not synchronise a tower unfrozen "
-                    "mid-training", cfg.devices, cfg.strategy, cfg.num_nodes)
+                    "mid-training", run.devices, run.strategy, run.num_nodes)
         placement.update(single)
     return placement
 
 
-def _logger(cfg: TrainConfig, log_dir: Path):
-    if cfg.logger == "csv":
+def _logger(run: RunConfig, log_dir: Path):
+    if run.logger == "csv":
         return CSVLogger(str(log_dir), name="tsfuse")
-    if cfg.logger == "tensorboard":
+    if run.logger == "tensorboard":
         return TensorBoardLogger(str(log_dir), name="tsfuse")
     return False
 
 
 def run_training(module: pl.LightningModule, train: dict[str, np.ndarray] | DataLoader,
-                 val: dict[str, np.ndarray] | None, cfg: TrainConfig, *, max_epochs: int | None = None,
-                 extra_callbacks: list | None = None, trainer_kwargs: dict | None = None,
-                 warn_without_val: bool = True, phase: str = "fit") -> dict:
-    """Train ``module`` in place, restoring the best validation checkpoint. Returns a small history.
+                 val: dict[str, np.ndarray] | None, train_config: TrainConfig, run: RunConfig,
+                 phase: Phase = Phase()) -> dict:
+    """Train ``module`` in place, restoring the best validation checkpoint. Returns the phase's record.
 
-    ``train`` is input arrays (batched by :func:`make_loader`) or a ready loader of dict batches
-    (the self-supervised crops of :mod:`tsfuse.train.ssl`).
+    Args:
+        module: the LightningModule to train.
+        train: input arrays (batched by :func:`make_loader`) or a ready loader of dict batches
+            (the self-supervised crops of :mod:`tsfuse.train.ssl`).
+        val: validation arrays (early stopping and the best epoch), or None.
+        train_config: batch size, epochs, patience, seed, gradient clipping.
+        run: placement, precision, gradient accumulation, logger, log folder, resume.
+        phase: which phase this is (its log sub-folder, epochs, callbacks).
 
-    Logs and checkpoints go to ``cfg.log_dir/<phase>``; without a log_dir, to a temporary folder
-    that is removed afterwards. With ``cfg.resume``, a phase that finished is not trained again
+    Returns:
+        ``{"epochs", "best_epoch", "best_val_loss", "curve", "log_dir"}``.
+
+    Logs and checkpoints go to ``run.log_dir/<phase>``; without a log_dir, to a temporary folder
+    that is removed afterwards. With ``run.resume``, a phase that finished is not trained again
     (its weights are reloaded) and an interrupted one continues from its last checkpoint.
     """
     with contextlib.ExitStack() as stack:
-        log_dir = Path(cfg.log_dir) / phase if cfg.log_dir else Path(
+        log_dir = Path(run.log_dir) / phase.name if run.log_dir else Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix="tsfuse-")))
         done = log_dir / DONE_FILE
-        if cfg.log_dir and cfg.resume and done.is_file():
-            history = json.loads(done.read_text())
-            saved = torch.load(history.pop("weights"), map_location="cpu", weights_only=True)
+        if run.log_dir and run.resume and done.is_file():
+            record = json.loads(done.read_text())
+            saved = torch.load(record.pop("weights"), map_location="cpu", weights_only=True)
             module.load_state_dict(saved["state_dict"])
-            log.info("resume: %s already finished in %s; its weights are reloaded", phase, log_dir)
+            log.info("resume: %s already finished in %s; its weights are reloaded", phase.name, log_dir)
         else:
-            if cfg.log_dir and not cfg.resume:  # a fresh run does not mix in an earlier run's checkpoints or marker
+            if run.log_dir and not run.resume:  # a fresh run does not mix in an earlier run's checkpoints or marker
                 shutil.rmtree(log_dir / "checkpoints", ignore_errors=True)
                 done.unlink(missing_ok=True)
-            history = _fit(module, train, val, cfg, log_dir, max_epochs, extra_callbacks, trainer_kwargs,
-                           warn_without_val, persistent=bool(cfg.log_dir))
-    history["log_dir"] = cfg.log_dir
-    return history
+            record = _fit(module, train, val, train_config, run, phase, log_dir)
+    record["log_dir"] = run.log_dir
+    return record
 
 
-def _fit(module, train, val, cfg, log_dir, max_epochs, extra_callbacks, trainer_kwargs, warn_without_val,
-         persistent: bool) -> dict:
+def _fit(module: pl.LightningModule, train, val, cfg: TrainConfig, run: RunConfig, phase: Phase,
+         log_dir: Path) -> dict:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    persistent = bool(run.log_dir)
     curve = LossCurve()
-    callbacks = [*(extra_callbacks or []), curve, RandomStateCheckpoint()]
-    has_val = val is not None and len(val["series"]) > 0
+    callbacks = [*phase.callbacks, curve, RandomStateCheckpoint()]
+    has_val = val is not None and len(val["target"]) > 0
+    max_epochs = phase.max_epochs or cfg.max_epochs
     checkpoint = None
     if has_val:
         # saved at the end of each training epoch (after validation): a run resumed from there starts the next epoch
@@ -209,28 +136,28 @@ def _fit(module, train, val, cfg, log_dir, max_epochs, extra_callbacks, trainer_
         checkpoint = ModelCheckpoint(dirpath=log_dir / "checkpoints", save_top_k=0, save_last=True,
                                      save_on_train_epoch_end=True)
         callbacks.append(checkpoint)
-    if not has_val and warn_without_val:
-        log.warning("no validation windows: training runs all %s epochs without early stopping",
-                    max_epochs or cfg.max_epochs)
+    if not has_val and phase.warn_without_val:
+        log.warning("no validation windows: training runs all %s epochs without early stopping", max_epochs)
     for name in LIGHTNING_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-    steps = len(train) if isinstance(train, DataLoader) else -(-len(train["series"]) // cfg.batch_size)
+    steps = len(train) if isinstance(train, DataLoader) else -(-len(train["target"]) // cfg.batch_size)
     trainer = pl.Trainer(
-        max_epochs=max_epochs or cfg.max_epochs, **_placement(cfg, callbacks), use_distributed_sampler=False,
+        max_epochs=max_epochs, **_placement(run, callbacks), use_distributed_sampler=False,
         log_every_n_steps=max(1, min(50, steps)), limit_val_batches=1.0 if has_val else 0,
-        gradient_clip_val=cfg.gradient_clip_val, callbacks=callbacks, logger=_logger(cfg, log_dir),
-        enable_progress_bar=cfg.progress_bar, enable_checkpointing=checkpoint is not None, enable_model_summary=False,
-        deterministic=True, default_root_dir=str(log_dir), **(trainer_kwargs or {}),
+        gradient_clip_val=cfg.optim.gradient_clip_val, precision=run.precision,
+        accumulate_grad_batches=run.accumulate_grad_batches, callbacks=callbacks, logger=_logger(run, log_dir),
+        enable_progress_bar=run.progress_bar, enable_checkpointing=checkpoint is not None, enable_model_summary=False,
+        deterministic=True, default_root_dir=str(log_dir),
     )
-    # A data-parallel trainer shares out every training batch across its processes (tsfuse.data.sharding); a
+    # A data-parallel trainer shares out every training batch across its processes (tsfuse.data.loaders); a
     # ready loader is used as it is. Validation is not split: every process scores all windows, so all
     # agree on val_loss (early stopping, best epoch).
     train_loader = train if isinstance(train, DataLoader) else make_loader(
-        train, cfg.batch_size, shuffle=True, seed=cfg.seed, num_workers=cfg.num_workers,
+        train, cfg.batch_size, shuffle=True, seed=cfg.seed, num_workers=run.num_workers,
         shard=trainer.world_size > 1)
     val_loader = make_loader(val, cfg.batch_size, shuffle=False) if has_val else None
     last = log_dir / "checkpoints" / "last.ckpt"
-    resume_from = str(last) if cfg.resume and last.is_file() else None
+    resume_from = str(last) if run.resume and last.is_file() else None
     if resume_from:
         log.info("resume: continuing from %s", last)
     with warnings.catch_warnings():
@@ -247,7 +174,21 @@ def _fit(module, train, val, cfg, log_dir, max_epochs, extra_callbacks, trainer_
         module.load_state_dict(saved["state_dict"])
         best = float(saved["callbacks"][checkpoint.state_key]["best_model_score"])
         best_epoch = int(saved["epoch"])
-    history = {"epochs": trainer.current_epoch, "best_epoch": best_epoch, "best_val_loss": best, "curve": curve.curve}
+    record = {"epochs": trainer.current_epoch, "best_epoch": best_epoch, "best_val_loss": best, "curve": curve.curve}
     if persistent and trainer.is_global_zero:  # resuming a finished phase reloads these weights
-        (log_dir / DONE_FILE).write_text(json.dumps({**history, "weights": best_path or str(last)}))
-    return history
+        (log_dir / DONE_FILE).write_text(json.dumps({**record, "weights": best_path or str(last)}))
+    return record
+
+
+def evaluate_loss(module: TsfuseModule, arrays: dict[str, np.ndarray], batch_size: int = 1024) -> float:
+    """The module's multi-task loss on ``arrays`` (eval mode, batch-size weighted like Lightning's epoch mean)."""
+    was_training = module.training
+    module.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for batch in make_loader(arrays, batch_size, shuffle=False):
+            size = len(batch["target"])
+            total += float(module.losses(batch)["loss"]) * size
+            count += size
+    module.train(was_training)
+    return total / max(count, 1)

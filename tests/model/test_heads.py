@@ -1,0 +1,51 @@
+"""The heads own their losses; state dicts saved before the heads held their buffers still load."""
+
+import math
+
+import pytest
+import torch
+
+from tsfuse.config import ModelConfig, TrainConfig
+from tsfuse.nn.heads import ClassHead, QuantileHead, pinball_loss
+from tsfuse.train.module import LEGACY_KEYS, TsfuseModule
+
+
+def test_pinball_loss_on_a_known_example():
+    head = QuantileHead(4, horizon=2, quantiles=(0.1, 0.5, 0.9))
+    pred = torch.tensor([[[0.0, 1.0, 2.0], [0.0, 0.0, 0.0]]])  # [1, 2, 3]
+    batch = {"target": torch.tensor([[3.0, -1.0]]), "target_mask": torch.tensor([[1.0, 0.0]])}
+    # month 1 (target 3): 0.1*3 + 0.5*2 + 0.9*1 = 2.2, over 3 quantiles; month 2 is masked out
+    assert head.loss(pred, batch).item() == pytest.approx(2.2 / 3)
+    all_months = dict(batch, target_mask=torch.ones(1, 2))
+    # month 2 (target -1, below every quantile): 0.9*1 + 0.5*1 + 0.1*1 = 1.5
+    assert head.loss(pred, all_months).item() == pytest.approx((2.2 + 1.5) / 6)
+    assert torch.equal(head.quantiles, torch.tensor([0.1, 0.5, 0.9]))
+    assert pinball_loss(pred, batch["target"], torch.zeros(1, 2), head.quantiles).item() == 0.0
+
+
+def test_class_head_loss_uses_its_weights_and_ignores_missing_labels():
+    head = ClassHead(2, 3, "trend")
+    logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    batch = {"trend": torch.tensor([0, -1])}
+    expected = -math.log(math.exp(2) / (math.exp(2) + 2))
+    assert head.loss(logits, batch).item() == pytest.approx(expected)
+    head.class_weights.copy_(torch.tensor([3.0, 1.0, 1.0]))
+    assert head.loss(logits, batch).item() == pytest.approx(expected)  # a weighted mean over one label
+    assert head.loss(logits, batch, label_smoothing=0.3).item() > expected
+    assert head.loss(logits, {"trend": torch.tensor([-1, -1])}).item() == 0.0  # no labels: 0, not NaN
+    assert torch.equal(head.weight, torch.zeros(3, 2)) and torch.equal(head.bias, torch.zeros(3))
+
+
+def test_module_loads_a_state_dict_with_the_old_module_level_buffers():
+    cfg = ModelConfig(hidden_size=8, fusion_size=8, text_model=None, quantiles=(0.1, 0.5, 0.9))
+    module = TsfuseModule(cfg, TrainConfig())
+    state = module.state_dict()
+    assert set(LEGACY_KEYS.values()) <= set(state) and not set(LEGACY_KEYS) & set(state)
+    old = {k: v for k, v in state.items() if k not in LEGACY_KEYS.values()}
+    old |= {"quantiles": torch.tensor([0.1, 0.5, 0.9]), "trend_weights": torch.tensor([1.0, 2.0, 3.0]),
+            "level_weights": torch.arange(5.0)}
+    fresh = TsfuseModule(cfg, TrainConfig())
+    fresh.load_state_dict(old)  # strict: every old key has its new place
+    assert torch.equal(fresh.net.class_weights("trend"), torch.tensor([1.0, 2.0, 3.0]))
+    assert torch.equal(fresh.net.class_weights("level"), torch.arange(5.0))
+    assert "quantiles" in old  # the caller's dict is not changed

@@ -1,0 +1,107 @@
+"""Forecasts from a trained module: raw outputs per window, class probabilities, the forecast table,
+the forecast origins of a panel and the fused project embedding."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import torch
+
+from tsfuse.data.loaders import make_loader
+from tsfuse.data.schema import DS, ID
+from tsfuse.data.tasks import N_LEVELS, TREND_CLASSES
+from tsfuse.data.windows import WindowSet, forecast_origin
+from tsfuse.errors import PanelError
+from tsfuse.train.inputs import InputBuilder
+from tsfuse.train.module import TsfuseModule
+
+log = logging.getLogger(__name__)
+COLD_START_MONTHS = 3  # the fewest months of history a forecast is made from (README + corpus prior)
+
+
+def class_proba(logits: np.ndarray, class_weights: torch.Tensor) -> np.ndarray:
+    """Probabilities under the data's own class frequencies.
+
+    A head trained with class weights w_k learns p(k|x) * w_k (up to normalisation), so log w_k is
+    subtracted (post-hoc logit adjustment) before the softmax.
+    """
+    adjusted = torch.from_numpy(logits) - torch.log(class_weights)
+    return torch.softmax(adjusted, -1).numpy()
+
+
+@torch.inference_mode()
+def predict_windows(module: TsfuseModule, builder: InputBuilder, windows: WindowSet,
+                    texts: dict[str, str]) -> dict[str, np.ndarray]:
+    """``quantiles`` [N, H, Q] (counts), ``trend_proba`` [N, 3] and ``level_proba`` [N, 5] of ``windows``."""
+    if len(windows) == 0:
+        h, q = builder.task.horizon, len(builder.model_config.quantiles)
+        return {"quantiles": np.zeros((0, h, q)), "trend_proba": np.zeros((0, 3)), "level_proba": np.zeros((0, 5))}
+    module.eval()
+    arrays = builder.arrays(windows, texts)
+    outs = [module.net(batch) for batch in make_loader(arrays, 1024, shuffle=False)]
+    raw = {k: torch.cat([o[k] for o in outs]).numpy() for k in outs[0]}
+    quantiles = np.clip(np.expm1(raw["quantiles"] + arrays["log_scale"][:, None, None]), 0, None)
+    return {"quantiles": quantiles,
+            "trend_proba": class_proba(raw["trend"], module.net.class_weights("trend")),
+            "level_proba": class_proba(raw["level"], module.net.class_weights("level"))}
+
+
+@torch.inference_mode()
+def embed_windows(module: TsfuseModule, builder: InputBuilder, windows: WindowSet,
+                  texts: dict[str, str]) -> np.ndarray:
+    """The fused project embedding [N, fusion_size] of ``windows``."""
+    module.eval()
+    arrays = builder.arrays(windows, texts)
+    return module.net.forward_features({k: torch.from_numpy(v) for k, v in arrays.items()}).numpy()
+
+
+def origin_windows(builder: InputBuilder, panel: pd.DataFrame, origin=None) -> Iterator[WindowSet]:
+    """Windows per forecast origin: the given one, or each project's month after its end.
+
+    Raises:
+        PanelError: for a project with fewer than :data:`COLD_START_MONTHS` months before its origin.
+    """
+    if origin is None:
+        starts = pd.Series(forecast_origin(panel))
+        groups = {o: list(ids.index) for o, ids in starts.groupby(starts)}
+    else:
+        groups = {pd.Timestamp(origin): list(panel[ID].unique())}
+    for o, ids in groups.items():
+        part = panel[panel[ID].isin(ids)]
+        windows = builder.windows(part, [o], require_target=False, min_history=COLD_START_MONTHS)
+        _check_history(part, windows, o, builder.task.min_history)
+        yield windows
+
+
+def _check_history(panel: pd.DataFrame, windows: WindowSet, origin, task_min_history: int) -> None:
+    have = set(windows.unique_id)
+    short = [p for p in panel[ID].unique() if p not in have]
+    if short:
+        raise PanelError(f"project(s) {short[:5]} have fewer than {COLD_START_MONTHS} months of history "
+                         f"before {pd.Timestamp(origin):%Y-%m}; a forecast needs at least {COLD_START_MONTHS}")
+    cold = windows.age < task_min_history
+    if cold.any():
+        log.warning("cold start: %s ha%s only %s month(s) of history (< %d); the forecast leans on the README and "
+                    "what the model learned from other projects: treat it as rough",
+                    list(windows.unique_id[cold][:5]), "s" if cold.sum() == 1 else "ve",
+                    sorted(set(windows.age[cold].tolist())), task_min_history)
+
+
+def forecast_table(windows: WindowSet, out: dict[str, np.ndarray], quantiles: tuple[float, ...]) -> pd.DataFrame:
+    """One row per project and future month: ``unique_id, ds``, ``p10 / p50 / p90``, the trend and
+    level probabilities (they describe the first 3 months) and the most likely classes."""
+    n, h = out["quantiles"].shape[:2]
+    months = windows.origin.astype("datetime64[M]")[:, None] + np.arange(h)[None, :]
+    table = pd.DataFrame({ID: np.repeat(windows.unique_id, h), DS: months.ravel().astype("datetime64[ns]")})
+    for j, q in enumerate(quantiles):
+        table[f"p{int(round(q * 100))}"] = out["quantiles"][:, :, j].ravel()
+    for j, name in enumerate(TREND_CLASSES):
+        table[f"trend_{name}"] = np.repeat(out["trend_proba"][:, j], h)
+    for j in range(N_LEVELS):
+        table[f"level_{j}"] = np.repeat(out["level_proba"][:, j], h)
+    table["trend"] = np.repeat(np.array(TREND_CLASSES)[out["trend_proba"].argmax(1)], h)
+    table["level"] = np.repeat(out["level_proba"].argmax(1), h)
+    return table

@@ -1,0 +1,75 @@
+"""From a checked panel and README texts to the network's named input arrays: windows, time splits, text vectors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tsfuse.config import ModelConfig, TrainConfig
+from tsfuse.data.features import build_inputs
+from tsfuse.data.schema import DS
+from tsfuse.data.tasks import TaskSpec
+from tsfuse.data.windows import WindowSet, make_windows
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    """Training windows of a time split: ``train`` sees only months before ``validation``'s origins;
+    ``every`` is both (the refit's windows)."""
+
+    train: WindowSet
+    validation: WindowSet
+    every: WindowSet
+
+
+class InputBuilder:
+    """Windows and input arrays for one model: its context length, covariates, task rules and text encoder.
+
+    Args:
+        model_config: the network's architecture (context length, covariates, text model).
+        task: the corpus rules (horizon, label rules, minimum history).
+        encoder: a callable giving the frozen text encoder (loaded on first use), or None without text tower.
+    """
+
+    def __init__(self, model_config: ModelConfig, task: TaskSpec, encoder) -> None:
+        self.model_config = model_config
+        self.task = task
+        self._encoder = encoder
+
+    def windows(self, panel: pd.DataFrame, origins=None, **kwargs) -> WindowSet:
+        """:func:`~tsfuse.data.windows.make_windows` for this model, on an already checked panel."""
+        covariates = [c for c in self.model_config.covariates if c in panel.columns]
+        return make_windows(panel, self.task, origins, context_length=self.model_config.context_length,
+                            covariates=covariates, validate=False, **kwargs)
+
+    def time_split(self, panel: pd.DataFrame, before, val_months: int, train: TrainConfig) -> TimeSplit:
+        """Training windows before ``before`` (default: after the last month), split by time.
+
+        Validation windows have their origin in the last ``val_months`` months; training windows see
+        only months before those (their targets are cut there, partly observed targets count). A
+        window needs ``train.min_history`` months of context and one observed target month.
+        """
+        end = pd.Timestamp(before) if before is not None else panel[DS].max() + pd.offsets.MonthBegin(1)
+        val_start = end - pd.DateOffset(months=max(val_months, 0))
+        kw = {"stride": train.stride, "min_history": train.min_history, "min_target": 1}
+        every = self.windows(panel, before=end, **kw)
+        fit = self.windows(panel, before=val_start, **kw)
+        return TimeSplit(fit, every.subset(every.origin >= np.datetime64(val_start, "M")), every)
+
+    def arrays(self, windows: WindowSet, texts: dict[str, str]) -> dict[str, np.ndarray]:
+        """The named input arrays of ``windows`` (see :func:`~tsfuse.data.features.build_inputs`)."""
+        vectors, present = self._text_vectors(windows.unique_id, texts)
+        return build_inputs(windows, self.model_config.covariates, vectors, present)
+
+    def _text_vectors(self, unique_ids: np.ndarray, texts: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+        """Each window's README vector [N, D] and whether it has one [N] (one encoding per project)."""
+        n, dim = len(unique_ids), self.model_config.text_dim
+        if not self.model_config.text_model or n == 0:
+            return np.zeros((n, dim), np.float32), np.zeros(n, np.float32)
+        projects = sorted(set(unique_ids))
+        emb = self._encoder().encode([texts.get(p, "") for p in projects])
+        row = {p: i for i, p in enumerate(projects)}
+        idx = np.array([row[u] for u in unique_ids])
+        return emb.vectors[idx], emb.present[idx].astype(np.float32)
