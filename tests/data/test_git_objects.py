@@ -17,6 +17,10 @@ BIG = bytes(range(256)) * 20_480  # 5 MiB, binary: over the 4 MiB the corpus sna
 
 @pytest.fixture
 def source(tmp_path):
+    return make_source(tmp_path)
+
+
+def make_source(tmp_path):
     """Ten small files over four months and one big binary file; serves partial clones (file://)."""
     r = tmp_path / "source"
     r.mkdir()
@@ -26,7 +30,7 @@ def source(tmp_path):
     commit(r, {"README.md": "# Demo\n", **{f"f{i}.txt": f"{i}\n" for i in range(5)}}, ALICE, "2023-01-10T10:00:00Z")
     commit(r, {f"f{i}.txt": f"{i}\n{i}\n" for i in range(5, 10)}, BOB, "2023-02-10T10:00:00Z")
     (r / "big.bin").write_bytes(BIG)
-    commit(r, {"f1.txt": "1\nchanged\n"}, BOB, "2023-03-10T10:00:00Z")  # adds big.bin too (git add -A below)
+    commit(r, {"f1.txt": "1\nchanged\n"}, BOB, "2023-03-10T10:00:00Z")
     git(r, "add", "big.bin")
     git(r, "commit", "-q", "-m", "big", when="2023-03-11T10:00:00+00:00")
     commit(r, {"f2.txt": "2\nchanged\n"}, ALICE, "2023-04-10T10:00:00Z")
@@ -47,26 +51,28 @@ def fetches(trace) -> list:
     return [e["argv"] for e in events if e.get("event") == "start" and "fetch" in e.get("argv", [])]
 
 
+def check_objects_count(repo) -> int:
+    """Objects reachable from HEAD that ``repo`` lacks, counted by git itself."""
+    lines = subprocess.run(["git", "-C", str(repo), "rev-list", "--objects", "--missing=print", "HEAD"],
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    return sum(line.startswith("?") for line in lines)
+
+
 def test_a_blobless_clone_is_refused_without_any_fetch(source, tmp_path, monkeypatch):
     clone = tmp_path / "blobless"
     subprocess.run(["git", "clone", "-q", "--filter=blob:none", source.as_uri(), str(clone)], check=True,
                    capture_output=True)
     trace = tmp_path / "trace.json"
     monkeypatch.setenv("GIT_TRACE2_EVENT", str(trace))
-    with pytest.raises(PanelError, match=r"is a partial clone \(remote.origin.promisor=true\): .* objects are not "
-                                         r"in it, .*`git -C .* fetch --refetch`.* or clone it again without --filter"):
+    with pytest.raises(PanelError, match=r"is a partial clone \(remote.origin.promisor=true\): .* objects are not in "
+                                         r"it, .*`git -C .* fetch --refetch --no-filter origin` \(git >= 2.36\) or "
+                                         r"clone it again without --filter"):
         from_git(clone)
     assert fetches(trace) == []
     missing = check_objects_count(clone)
     with pytest.raises(PanelError, match="(?s)`git log HEAD` failed in .*blobless: .*could not fetch"):
         read_commits(check_repository(clone))  # even a read that needs the missing blobs downloads nothing
     assert check_objects_count(clone) == missing > 0
-
-
-def check_objects_count(repo) -> int:
-    lines = subprocess.run(["git", "-C", str(repo), "rev-list", "--objects", "--missing=print", "HEAD"],
-                           capture_output=True, text=True, check=True).stdout.splitlines()
-    return sum(line.startswith("?") for line in lines)
 
 
 def test_a_partial_clone_that_was_completed_is_read(source, tmp_path):

@@ -220,8 +220,7 @@ def check_objects(repo: Path) -> frozenset[str]:
         raise PanelError(
             f"{repo} is a partial clone ({', '.join(promisor)}): {len(missing)} of its {objects} objects are not "
             "in it, and git would download each one it needs; make it complete with "
-            f"`git -C {repo} fetch --refetch` (after `git config --unset remote.origin.partialclonefilter`) "
-            "or clone it again without --filter")
+            f"`git -C {repo} fetch --refetch --no-filter origin` (git >= 2.36) or clone it again without --filter")
     if missing_others or len(missing_blobs) > MAX_MISSING_SHARE * blobs:
         raise PanelError(
             f"{repo} is incomplete: it lacks {len(missing_others)} commit(s)/tree(s) and {len(missing_blobs)} of its "
@@ -415,11 +414,12 @@ def _timestamp(value: str | pd.Timestamp, what: str) -> pd.Timestamp:
     """``value`` as a UTC timestamp (naive = UTC); PanelError naming ``what`` when it is not a date."""
     try:
         ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
+        ts = (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).as_unit("ns")
+    except (ValueError, TypeError):  # also OutOfBoundsDatetime: 'June' parses as June of year 1
         ts = pd.NaT
     if pd.isna(ts):
         raise PanelError(f"{what}={value!r} is not a date; use 'YYYY-MM' (e.g. '2026-08') or a timestamp")
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts
 
 
 def _month_start(ts: pd.Timestamp) -> pd.Timestamp:

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
-from tsfuse.data.git import _git, check_repository, last_update, readmes_at, series_end
+from tsfuse.data.git import _git, check_repository, guess_id, last_update, readmes_at, series_end
 
 VERSION_COLUMNS = ("valid_from", "commit", "commit_at", "sha256", "file", "text")
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def read_readme_versions(repo: str | Path, *, until: str | pd.Timestamp | None =
         One row per version, columns :data:`VERSION_COLUMNS`, sorted by ``valid_from``.
     """
     repo = check_repository(repo)
-    return versions_until(repo, series_end(repo, last_update(repo), until=until), every)
+    return versions_until(repo, series_end(repo, last_update(repo), until=until, name=guess_id(repo)), every)
 
 
 def versions_until(repo: Path, last: pd.Timestamp, every: str = "QS") -> pd.DataFrame:
