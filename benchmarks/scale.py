@@ -6,7 +6,7 @@
 1. Makes ``--repos`` synthetic git repositories with ``git fast-import`` (commit counts log-uniform
    in [--min-commits, --max-commits], 1-3 files changed per commit, a few authors and tags, a real
    README of the embedded oss-activity corpus each; no merges), in a temporary folder.
-2. Builds their panels with ``tsfuse.data.bulk.build_bulk``: in this process (engine local, 1 worker:
+2. Builds their panels with ``tsfuse.data.sources.bulk.build_bulk``: in this process (engine local, 1 worker:
    the per-repository cost, fitted as ``a + b * commits``), then on dask with 1 and 2 worker
    processes, each *cold* (the engine starts its own cluster: worker start and imports included)
    and *warm* (a started cluster whose workers already imported tsfuse, given by address).
@@ -115,7 +115,7 @@ def make_repos(folder: Path, args, readmes: list[str]) -> dict[str, int]:
 
 # ------------------------------------------------------------------------------------------- builds
 def timed_build(listing: Path, out: Path, **kwargs) -> dict:
-    from tsfuse.data.bulk import build_bulk
+    from tsfuse.data.sources.bulk import build_bulk
 
     start = time.perf_counter()
     summary = build_bulk(listing, out, snapshot=SNAPSHOT, progress=False, **kwargs)
@@ -133,7 +133,7 @@ def warm_dask_build(listing: Path, out: Path, workers: int) -> dict:
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
-        client.run(importlib.import_module, "tsfuse.data.bulk")
+        client.run(importlib.import_module, "tsfuse.data.sources.bulk")
         return timed_build(listing, out, engine="dask", scheduler=cluster.scheduler_address)
 
 

@@ -22,10 +22,11 @@ import pytest
 
 import tsfuse
 from tests.conftest import TINY_MODEL, TINY_TRAIN
-from tests.data.test_git import ALICE, commit, git
+from tests.data.test_git import ALICE, bare_clone, commit, git, set_mtimes
+from tests.data.test_git_objects import make_source, without_promisor_config
 from tsfuse.app.cli import main
-from tsfuse.data.git import from_git
-from tsfuse.data.opendigger import from_opendigger, from_opendigger_tree
+from tsfuse.data.sources.git import from_git
+from tsfuse.data.sources.opendigger import from_opendigger, from_opendigger_tree
 from tsfuse.estimator import Forecaster
 from tsfuse.io.persistence import _config_digest
 
@@ -178,6 +179,19 @@ def shallow_clone(tmp: Path) -> Path:
     return clone
 
 
+def blobless_clone(tmp: Path) -> Path:
+    clone = tmp / "blobless"
+    subprocess.run(["git", "clone", "-q", "--filter=blob:none", make_source(tmp).as_uri(), str(clone)], check=True,
+                   capture_output=True)
+    return clone
+
+
+def stale_clone(tmp: Path) -> Path:
+    repo = repo_with(tmp, b"# Demo\n")
+    set_mtimes(repo, "2023-06-10T00:00:00Z")
+    return repo
+
+
 def plain_folder(tmp: Path) -> Path:
     (tmp / "plain").mkdir()
     return tmp / "plain"
@@ -239,6 +253,14 @@ CASES: dict[str, Callable[[Ctx], Callable[[], object]]] = {
     "G05": lambda ctx: lambda: from_git(empty_repo(ctx.tmp)),
     "G06": lambda ctx: lambda: from_git(repo_with(ctx.tmp, LATIN1_README), snapshot="2023-06-01"),
     "G07": lambda ctx: lambda: from_git(repo_with(ctx.tmp, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")),
+    "G08": lambda ctx: lambda: from_git(blobless_clone(ctx.tmp)),
+    "G09": lambda ctx: lambda: from_git(without_promisor_config(bare_clone(make_source(ctx.tmp), ctx.tmp / "c.git",
+                                                                           "--filter=blob:none"))),
+    "G10": lambda ctx: lambda: from_git(without_promisor_config(bare_clone(make_source(ctx.tmp), ctx.tmp / "s.git",
+                                                                           "--filter=blob:limit=4m"))),
+    "G11": lambda ctx: lambda: from_git(stale_clone(ctx.tmp)),
+    "G12": lambda ctx: lambda: from_git(stale_clone(ctx.tmp), until="2023-06"),
+    "G13": lambda ctx: lambda: from_git(repo_with(ctx.tmp, b"# Demo\n"), until="June"),
     "O01": lambda ctx: lambda: from_opendigger(ctx.tmp / "owner" / "missing"),
     "O02": lambda ctx: lambda: from_opendigger(opendigger_project(ctx.tmp, {"stars.json": "{}"})),
     "O03": lambda ctx: lambda: from_opendigger(opendigger_project(ctx.tmp, {"activity.json": "{not json"})),

@@ -1,4 +1,4 @@
-"""tsfuse.data.bulk: many repositories -> partitioned Parquet, on the local and dask engines, resumably."""
+"""tsfuse.data.sources.bulk: many repositories -> partitioned Parquet, on the local and dask engines, resumably."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ import os
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from tests.data.test_git import set_mtimes
 from tsfuse.app.cli import main
-from tsfuse.data import bulk
+from tsfuse.data.sources import bulk
+from tsfuse.data.sources.bulk import build_bulk, load_built, load_readme_versions, read_sources
 from tsfuse.data.corpus import EMBEDDED_ROOT
-from tsfuse.data.bulk import build_bulk, load_built, read_sources
-from tsfuse.data.git import from_git
-from tsfuse.data.opendigger import from_opendigger
+from tsfuse.data.sources.git import from_git, read_git
+from tsfuse.data.sources.opendigger import from_opendigger
+from tsfuse.data.sources.readme_history import read_readme_versions
 
 SNAPSHOT = "2024-01-15T00:00:00Z"
 REPOS = {  # name -> months with one commit each
@@ -56,8 +59,8 @@ def build(repo_list, out, **kwargs):
 
 
 def output_files(out) -> dict[str, bytes]:
-    """Panel and README files of a build, by relative path."""
-    return {p.relative_to(out).as_posix(): p.read_bytes() for part in ("panel", "readme")
+    """Panel, README and README version files of a build, by relative path."""
+    return {p.relative_to(out).as_posix(): p.read_bytes() for part in ("panel", "readme", "readme_versions")
             for p in sorted((out / part).rglob("*")) if p.is_file()}
 
 
@@ -104,9 +107,9 @@ def test_killed_build_resumes_without_recomputing_and_equals_an_uninterrupted_bu
         calls.append(path.name)
         if stop_after is not None and len(calls) > stop_after:
             raise KeyboardInterrupt  # a kill between two repositories
-        return from_git(path, **kwargs)
+        return read_git(path, **kwargs)
 
-    monkeypatch.setattr(bulk, "from_git", reader)
+    monkeypatch.setattr(bulk, "read_git", reader)
     out = tmp_path / "out"
     stop_after = 2
     with pytest.raises(KeyboardInterrupt):
@@ -203,13 +206,17 @@ def test_embeddings_in_batches_and_cached(repo_list, tmp_path, tiny_bert_dir, mo
     monkeypatch.setattr(TextEncoder, "_embed", counting)
     out = tmp_path / "out"
     summary = build(repo_list, out, embed=str(tiny_bert_dir), embed_batch=3)
-    assert summary.embedded == 4 and encoded == [3, 1]
+    assert summary.embedded == 4 and encoded == [3, 1, 2, 1, 2]  # 4 READMEs, then 9 versions (4 already cached)
     table = pd.read_parquet(out / "text_embeddings.parquet")
     assert table["unique_id"].tolist() == ["alpha", "beta", "delta", "gamma"] and table["present"].all()
     assert {len(v) for v in table["vector"]} == {32}
     encoded.clear()
     assert build(repo_list, out, embed=str(tiny_bert_dir), embed_batch=3).embedded == 4
-    assert encoded == [0, 0]  # every README came from the cache
+    assert encoded == [0, 0, 0, 0, 0]  # every README and version came from the cache
+    versions = pd.read_parquet(out / "readme_version_embeddings.parquet")
+    assert list(versions.columns) == ["unique_id", "valid_from", "sha256", "present", "embedding"]
+    assert len(versions) == 9 and versions["sha256"].is_unique and versions["present"].all()
+    assert {(v.dtype, len(v)) for v in versions["embedding"]} == {(np.dtype("float16"), 32)}
 
 
 def test_cli_builds_from_a_list_and_keeps_the_old_build_without_it(repo_list, tmp_path, capsys, monkeypatch):
@@ -231,3 +238,39 @@ def test_cli_builds_from_a_list_and_keeps_the_old_build_without_it(repo_list, tm
     monkeypatch.setattr("tsfuse.data.build.build", lambda shared, out: seen.append((shared, out)) or {})
     assert main(["data", "build"]) == 0
     assert seen == [(Path("../shared/data"), EMBEDDED_ROOT)]
+
+
+def test_manifest_records_what_each_clone_is_and_the_readme_versions(repo_list, tmp_path):
+    out = tmp_path / "out"
+    build(repo_list, out)
+    manifest = pd.read_csv(out / "manifest.csv").set_index("unique_id")
+    gamma = tmp_path / "repos" / "gamma"
+    history = read_git(gamma, snapshot=SNAPSHOT)
+    row = manifest.loc["gamma"]
+    assert row["last_update"] == bulk._iso(history.last_update)
+    assert row["missing_blobs"] == 0 and row["n_commits"] == 4
+    assert row["root_commit"] == history.root_commits[0] and len(row["root_commit"]) == 40
+    assert (row["first_commit_at"], row["last_commit_at"]) == ("2022-11-10T10:00:00Z", "2023-12-10T10:00:00Z")
+    versions = load_readme_versions(out)
+    pd.testing.assert_frame_equal(versions[versions.unique_id == "gamma"].drop(columns="unique_id")
+                                  .reset_index(drop=True), read_readme_versions(gamma, until="2023-12"))
+    assert versions.groupby("unique_id").size().to_dict() == {"alpha": 2, "beta": 2, "delta": 1, "gamma": 4}
+
+
+def test_a_stale_clone_ends_at_its_last_update_and_a_partial_clone_is_a_recorded_failure(repo_list, tmp_path):
+    set_mtimes(tmp_path / "repos" / "beta", "2023-06-10T00:00:00Z")
+    subprocess.run(["git", "-C", str(tmp_path / "repos" / "alpha"), "config", "uploadpack.allowFilter", "true"],
+                   check=True)
+    subprocess.run(["git", "clone", "-q", "--filter=blob:none", "--no-checkout",
+                    (tmp_path / "repos" / "alpha").as_uri(), str(tmp_path / "repos" / "partial")], check=True,
+                   capture_output=True)
+    listing = tmp_path / "more.txt"
+    listing.write_text("repos/beta\nrepos/partial\n")
+    out = tmp_path / "out"
+    summary = build_bulk(listing, out, snapshot=SNAPSHOT, progress=False)
+    assert (summary.built, summary.failed) == (1, 1)
+    manifest = pd.read_csv(out / "manifest.csv")
+    assert manifest[["unique_id", "last_month", "last_update"]].values.tolist() == [
+        ["beta", "2023-05", "2023-06-10T00:00:00Z"]]  # not 2023-12 with seven months of zeros
+    failure = pd.read_csv(out / "failures.csv")["error"].iloc[0]
+    assert failure.startswith("PanelError: ") and "is a partial clone (remote.origin.promisor=true)" in failure

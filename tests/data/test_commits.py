@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from tsfuse.data.commits import COVARIATES, from_commits
+from tsfuse.data.sources.commits import COVARIATES, from_commits
 from tsfuse.data.schema import PanelError, validate_panel
 
 

@@ -1,12 +1,15 @@
 """from_git on a small repository built in tmp_path with known commits, dates, a merge and tags."""
 
 import hashlib
+import logging
 import os
 import subprocess
 
+import pandas as pd
 import pytest
 
-from tsfuse.data.git import from_git, read_commits, read_readme
+from tsfuse.data.sources.git import from_git
+from tsfuse.data.sources.repository import choose_readme, guess_id, last_update, read_commits, read_readme
 from tsfuse.data.schema import PanelError
 
 README = "# Demo\n\nA tiny project.\n"
@@ -130,3 +133,119 @@ def test_errors(tmp_path, repo):
     subprocess.run(["git", "clone", "-q", "--depth", "1", repo.as_uri(), str(shallow)], check=True, capture_output=True)
     with pytest.raises(PanelError, match="git fetch --unshallow"):
         from_git(shallow)
+
+
+def set_mtimes(repo, when: str) -> None:
+    """Date every file of the git folder of ``repo`` (bare or not) at ``when``, as a clone last fetched then."""
+    git_dir = repo / ".git" if (repo / ".git").exists() else repo
+    stamp = pd.Timestamp(when).timestamp()
+    for path in git_dir.rglob("*"):
+        os.utime(path, (stamp, stamp))
+
+
+def bare_clone(source, target, *args):
+    """A bare clone of ``source`` without its origin remote, like the corpus snapshots."""
+    subprocess.run(["git", "clone", "-q", "--bare", *args, source.as_uri(), str(target)], check=True,
+                   capture_output=True)
+    git(target, "remote", "remove", "origin")
+    return target
+
+
+def test_series_ends_before_the_last_update_of_a_stale_clone_and_says_so(repo, caplog):
+    set_mtimes(repo, "2023-06-10T12:00:00Z")
+    assert last_update(repo) == pd.Timestamp("2023-06-10T12:00:00Z")
+    with caplog.at_level(logging.INFO):
+        panel, _ = from_git(repo)
+    assert panel["ds"].max() == pd.Timestamp("2023-05-01")  # not today's month with zeros since June 2023
+    assert panel["y"].tolist() == [2, 0, 2, 1, 1]
+    assert ("demo: history read up to 2023-06-10T12:00:00Z (last update of the clone); series ends 2023-05"
+            in caplog.messages)
+    stale = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(stale) == 1 and f"`git -C {repo} fetch`" in stale[0].getMessage()
+    assert "until='YYYY-MM'" in stale[0].getMessage()
+
+
+def test_a_fresh_clone_is_not_warned_about(repo, caplog):
+    with caplog.at_level(logging.INFO):
+        from_git(repo)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_last_update_is_the_newest_ref_fetch_head_or_pack_of_a_bare_clone(repo, tmp_path):
+    bare = bare_clone(repo, tmp_path / "bare.git")
+    set_mtimes(bare, "2024-01-01T00:00:00Z")
+    assert last_update(bare) == pd.Timestamp("2024-01-01T00:00:00Z")
+    for name, when in (("FETCH_HEAD", "2024-02-01T00:00:00Z"), ("refs/tags/v1", "2024-03-01T00:00:00Z"),
+                       (next((bare / "objects" / "pack").glob("*.pack")), "2024-04-01T00:00:00Z")):
+        path = bare / name
+        path.touch()
+        os.utime(path, (pd.Timestamp(when).timestamp(),) * 2)
+        assert last_update(bare) == pd.Timestamp(when)
+    (bare / "objects" / "loose-file").write_text("not a ref")  # other files do not count
+    assert last_update(bare) == pd.Timestamp("2024-04-01T00:00:00Z")
+
+
+def test_until_is_the_last_month_and_must_be_covered_by_the_clone(repo):
+    set_mtimes(repo, "2023-06-10T12:00:00Z")
+    for until in ("2023-03", pd.Timestamp("2023-03-31T23:00:00Z"), pd.Timestamp("2023-03-15")):
+        panel, _ = from_git(repo, until=until)
+        assert panel["ds"].max() == pd.Timestamp("2023-03-01")
+    assert from_git(repo, until="2023-05")[0]["ds"].max() == pd.Timestamp("2023-05-01")
+    with pytest.raises(PanelError, match="until='2023-06' asks for 2023-06, but .* last updated 2023-06-10 12:00 "
+                                         "UTC, so its last complete month is 2023-05; update it"):
+        from_git(repo, until="2023-06")
+    with pytest.raises(PanelError, match="until='soon' is not a date; use 'YYYY-MM'"):
+        from_git(repo, until="soon")
+    with pytest.raises(ValueError, match="not both"):
+        from_git(repo, until="2023-03", snapshot="2023-04-01")
+
+
+def test_a_snapshot_after_the_last_update_is_cut_at_the_update(repo):
+    set_mtimes(repo, "2023-06-10T12:00:00Z")
+    assert from_git(repo, snapshot="2023-05-20")[0]["ds"].max() == pd.Timestamp("2023-04-01")
+    assert from_git(repo, snapshot="2025-01-01")[0]["ds"].max() == pd.Timestamp("2023-05-01")
+
+
+@pytest.mark.parametrize("url", ["https://github.com/owner/name.git", "https://github.com/owner/name",
+                                 "https://github.com/owner/name/", "https://github.com/owner/name.git/",
+                                 "git@github.com:owner/name.git", "git@github.com:owner/name",
+                                 "ssh://git@github.com/owner/name.git", "file:///srv/mirrors/owner/name.git"])
+def test_id_from_origin_url_forms(repo, url):
+    git(repo, "remote", "add", "origin", url)
+    assert guess_id(repo) == "owner/name"
+
+
+def test_id_of_a_corpus_snapshot_folder(repo, tmp_path):
+    assert guess_id(bare_clone(repo, tmp_path / "pallets+flask" / "repo")) == "pallets/flask"
+    assert guess_id(bare_clone(repo, tmp_path / "pallets+click" / "repo.git")) == "pallets/click"
+    assert guess_id(bare_clone(repo, tmp_path / "plain" / "repo")) == "repo"
+    assert guess_id(bare_clone(repo, tmp_path / "a+b" / "mirror")) == "mirror"
+    panel, _ = from_git(tmp_path / "pallets+flask" / "repo", snapshot="2023-05-20", unique_id="me/mine")
+    assert set(panel["unique_id"]) == {"me/mine"}
+
+
+@pytest.mark.parametrize("english", ["README.en.md", "README-EN.md", "README_EN.md", "readme.en.rst", "Readme_en.md"])
+def test_an_english_readme_is_preferred_and_named_in_the_log(tmp_path, english, caplog):
+    r = tmp_path / "r"
+    r.mkdir()
+    git(r, "init", "-q")
+    commit(r, {"README.md": "# 项目\n\n一个小项目。\n", english: "# Project\n\nA small project.\n"}, ALICE,
+           "2023-01-01T00:00:00+00:00")
+    with caplog.at_level(logging.INFO):
+        assert read_readme(r) == "# Project\n\nA small project.\n"
+    assert f"{r}: README read from {english} at HEAD" in caplog.messages
+
+
+def test_readme_choice_without_an_english_variant():
+    assert choose_readme({"README.md", "README.zh.md", "README.de.md"}) == "README.md"
+    assert choose_readme({"README.zh.md", "README.de.md"}) == "README.de.md"
+    assert choose_readme({"README.en.md.orig", "README.txt"}) == "README.txt"
+    assert choose_readme({"setup.py"}) is None
+
+
+def test_a_bare_clone_reads_like_its_source(repo, tmp_path):
+    bare = bare_clone(repo, tmp_path / "demo.git")
+    expected, readme = from_git(repo, snapshot="2023-05-20")
+    panel, bare_readme = from_git(bare, snapshot="2023-05-20", unique_id="demo")
+    pd.testing.assert_frame_equal(panel, expected)
+    assert bare_readme == readme

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tsfuse.data.opendigger import COVARIATES, from_opendigger, from_opendigger_tree
+from tsfuse.data.sources.opendigger import COVARIATES, from_opendigger, from_opendigger_tree
 from tsfuse.data.schema import PanelError, validate_panel
 
 APRIL_2023_MS = 1680399078645  # 2023-04-02, as in the OpenSODA 2023 export

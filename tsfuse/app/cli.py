@@ -46,7 +46,7 @@ def cmd_data_build(args) -> None:
 
 
 def cmd_data_build_list(args) -> None:
-    from tsfuse.data.bulk import FAILURES_FILE, build_bulk
+    from tsfuse.data.sources.bulk import FAILURES_FILE, build_bulk
 
     if not args.out:
         raise ValueError("--out DIR is required with --repos (where the partitioned Parquet build goes)")
@@ -110,9 +110,9 @@ def cmd_pretrain(args) -> None:
 def _project_input(args):
     """(panel, readme, task name) from --project/--corpus, --git or --csv."""
     if args.git:
-        from tsfuse.data.git import from_git
+        from tsfuse.data.sources.git import from_git
 
-        panel, readme = from_git(args.git)
+        panel, readme = from_git(args.git, until=args.until, unique_id=args.unique_id)
         return panel, readme
     if args.csv:
         from tsfuse.text.clean import prepare_readme
@@ -182,6 +182,10 @@ def _add_project_args(p: argparse.ArgumentParser, required: bool, plot: bool = T
     src.add_argument("--project", help="OWNER/NAME of a project in the embedded corpus")
     src.add_argument("--git", help="path to a local git repository")
     src.add_argument("--csv", help="CSV with columns ds, y (+ covariates)")
+    p.add_argument("--until", metavar="YYYY-MM", help="with --git: the last month of the series (default: the "
+                   "last complete month before the clone's last update)")
+    p.add_argument("--name", dest="unique_id", metavar="OWNER/NAME",
+                   help="with --git: the project's name (default: from the origin remote URL, else the folder)")
     p.add_argument("--readme", help="README file to go with --csv")
     p.add_argument("--corpus", default="oss-activity", help="embedded corpus for --project (default oss-activity)")
     if plot:

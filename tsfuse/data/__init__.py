@@ -1,10 +1,10 @@
 """Monthly activity panels: sources, validation, labels, windows and the embedded corpora."""
 
-from tsfuse.data.commits import from_commits
+from tsfuse.data.sources.commits import from_commits
 from tsfuse.data.corpus import Corpus, load_corpus, quality_report
-from tsfuse.data.git import from_git
+from tsfuse.data.sources.git import from_git
 from tsfuse.data.labels import labels_from_forecast, level_label, trend_label
-from tsfuse.data.opendigger import from_opendigger, from_opendigger_tree
+from tsfuse.data.sources.opendigger import from_opendigger, from_opendigger_tree
 from tsfuse.data.quality import format_quality_report
 from tsfuse.data.schema import DS, ID, Y, PanelError, covariate_columns, validate_panel
 from tsfuse.data.tasks import TASKS, TaskSpec, get_task

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from tsfuse.data.commits import from_commits
-from tsfuse.data.opendigger import TREE_NAME, from_opendigger_tree, project_folders, updated_at
+from tsfuse.data.sources.commits import from_commits
+from tsfuse.data.sources.opendigger import TREE_NAME, from_opendigger_tree, project_folders, updated_at
 from tsfuse.data.quality import FLAGS, flag_lists, quality_flags, series_summary
 from tsfuse.data.schema import DS, ID, PanelError, validate_panel
 from tsfuse.data.tasks import TaskSpec, get_task

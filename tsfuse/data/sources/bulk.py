@@ -6,21 +6,29 @@ lines and ``#`` comments skipped; relative paths are relative to the list file) 
 per source on an engine of :mod:`tsfuse.io.parallel` (``local`` or ``dask``). Each task writes, each
 file atomically (temporary name, then rename):
 
-- ``<out>/panel/bucket=<hh>/<name>.parquet``: the source's panel (:func:`tsfuse.data.git.from_git`
-  or :func:`tsfuse.data.opendigger.from_opendigger`); ``hh`` is a stable hash bucket (256 of them);
-- ``<out>/readme/bucket=<hh>/<name>.txt``: its README text (git only);
+- ``<out>/panel/bucket=<hh>/<name>.parquet``: the source's panel (:func:`tsfuse.data.sources.git.read_git`
+  or :func:`tsfuse.data.sources.opendigger.from_opendigger`); ``hh`` is a stable hash bucket (256 of them);
+- ``<out>/readme/bucket=<hh>/<name>.txt``: its README text at HEAD (git only);
+- ``<out>/readme_versions/bucket=<hh>/<name>.parquet``: its README versions up to the series end
+  (git only; :mod:`tsfuse.data.sources.readme_history`: valid_from, commit, commit_at, sha256, file, text);
 - ``<out>/done/bucket=<hh>/<name>.json``: the done-marker, written last (source, unique_id,
-  months, seconds).
+  months, seconds; for git also the clone's ``last_update``, ``missing_blobs``, ``root_commit``
+  (the root commits' shas, sorted, space-separated: equal for forks and copies), ``n_commits``
+  (non-merge), ``first_commit_at`` / ``last_commit_at`` (authored, UTC)).
 
 A re-run skips every source with a done-marker, so a killed build resumes where it stopped; a
-source that failed is tried again. ``<out>/build.json`` fixes the build's ``kind`` and
-``snapshot`` at the first run (git months are cut at the snapshot, so a resumed build equals an
-uninterrupted one). After each run ``<out>/manifest.csv`` lists every finished source and
+source that failed (a partial clone, say) is tried again. ``<out>/build.json`` fixes the build's
+``kind`` and ``snapshot`` at the first run (default: now): a git source ends at the last complete
+month before the earlier of the snapshot and its own last update (:func:`tsfuse.data.sources.git.last_update`),
+so a stale clone ends early instead of trailing off into zeros, and a resumed build equals an
+uninterrupted one. After each run ``<out>/manifest.csv`` lists every finished source and
 ``<out>/failures.csv`` the sources that failed in that run, with the error. With ``embed``, README
 texts are encoded in batches after the panels (:class:`tsfuse.text.TextEncoder`, cached under
 ``<out>/text-cache``: a re-run encodes only new texts) into ``<out>/text_embeddings.parquet`` (the
-encoder's name and size in ``text_embeddings.json``).
-:func:`load_built` reads the finished panels and texts back.
+encoder's name and size in ``text_embeddings.json``), and every distinct README version (by sha256)
+once into ``<out>/readme_version_embeddings.parquet`` (unique_id, valid_from, sha256, present,
+embedding as float16).
+:func:`load_built` reads the finished panels and texts back, :func:`load_readme_versions` the versions.
 """
 
 from __future__ import annotations
@@ -38,17 +46,21 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from tsfuse.io.atomic import atomic_write
-from tsfuse.data.git import from_git
-from tsfuse.data.opendigger import TARGET, from_opendigger
+from tsfuse.data.sources.git import GitHistory, read_git
+from tsfuse.data.sources.opendigger import TARGET, from_opendigger
+from tsfuse.data.sources.readme_history import VERSION_COLUMNS
 from tsfuse.data.schema import DS, ID, PanelError, validate_panel
+from tsfuse.io.atomic import atomic_write
 from tsfuse.io.parallel import check_engine, run_tasks
 
 log = logging.getLogger(__name__)
 KINDS = ("git", "opendigger")
 SETTINGS_FILE, MANIFEST_FILE, FAILURES_FILE = "build.json", "manifest.csv", "failures.csv"
 EMBEDDINGS_FILE, EMBEDDINGS_INFO, TEXT_CACHE = "text_embeddings.parquet", "text_embeddings.json", "text-cache"
-MANIFEST_COLUMNS = ["source", ID, "months", "first_month", "last_month", "readme_chars", "seconds", "panel", "readme"]
+VERSION_EMBEDDINGS_FILE = "readme_version_embeddings.parquet"
+GIT_COLUMNS = ["last_update", "missing_blobs", "root_commit", "n_commits", "first_commit_at", "last_commit_at"]
+MANIFEST_COLUMNS = ["source", ID, "months", "first_month", "last_month", "readme_chars", "seconds", *GIT_COLUMNS,
+                    "panel", "readme", "readme_versions"]
 
 
 @dataclass(frozen=True)
@@ -139,36 +151,53 @@ def build_bulk(list_file: str | Path, out: str | Path, *, kind: str = "git", eng
 
 
 def build_one(entry: Entry, out: str, kind: str, snapshot: str | None) -> dict:
-    """Read one source and write its panel, README (git) and, last, its done-marker; returns the marker."""
+    """Read one source and write its files and, last, its done-marker; returns the marker."""
     started = time.perf_counter()
-    panel, readme = _read(entry.source, kind, snapshot)
     out_dir = Path(out)
+    if kind == "git":
+        history = _read_git(entry.source, snapshot)
+        panel, readme, facts = history.panel, history.readme, _git_facts(history)
+    else:
+        panel, readme, facts = _read_opendigger(entry.source, snapshot), "", {}
     files = {"panel": entry.path(out_dir, "panel", ".parquet")}
     atomic_write(files["panel"], lambda tmp: panel.to_parquet(tmp, index=False))
     if kind == "git":
         files["readme"] = entry.path(out_dir, "readme", ".txt")
         atomic_write(files["readme"], lambda tmp: tmp.write_text(readme, encoding="utf-8"))
+        files["readme_versions"] = entry.path(out_dir, "readme_versions", ".parquet")
+        atomic_write(files["readme_versions"], lambda tmp: history.readme_versions.to_parquet(tmp, index=False))
     marker = {"source": entry.source, ID: str(panel[ID].iloc[0]), "months": len(panel),
               "first_month": f"{panel[DS].min():%Y-%m}", "last_month": f"{panel[DS].max():%Y-%m}",
-              "readme_chars": len(readme), "seconds": round(time.perf_counter() - started, 4),
+              "readme_chars": len(readme), "seconds": round(time.perf_counter() - started, 4), **facts,
               **{part: path.relative_to(out_dir).as_posix() for part, path in files.items()}}
     atomic_write(entry.path(out_dir, "done", ".json"),
                   lambda tmp: tmp.write_text(json.dumps(marker, sort_keys=True), encoding="utf-8"))
     return marker
 
 
-def _read(source: str, kind: str, snapshot: str | None) -> tuple[pd.DataFrame, str]:
+def _read_git(source: str, snapshot: str | None) -> GitHistory:
     path = Path(source)
-    if kind == "git":
-        if (path / f"{TARGET}.json").is_file():
-            raise PanelError(f"{path} is an OpenDigger folder, but this build holds git repositories; "
-                             "build OpenDigger folders into another --out with --kind opendigger")
-        return from_git(path, snapshot=snapshot)
+    if (path / f"{TARGET}.json").is_file():
+        raise PanelError(f"{path} is an OpenDigger folder, but this build holds git repositories; "
+                         "build OpenDigger folders into another --out with --kind opendigger")
+    return read_git(path, snapshot=snapshot, readme_history=True)
+
+
+def _read_opendigger(source: str, snapshot: str | None) -> pd.DataFrame:
+    path = Path(source)
     if (path / ".git").exists():
         raise PanelError(f"{path} is a git repository, but this build holds OpenDigger folders; "
                          "build git repositories into another --out with --kind git")
     end = None if snapshot is None else (pd.Timestamp(snapshot).tz_convert(None).to_period("M") - 1).to_timestamp()
-    return from_opendigger(path, end=end), ""
+    return from_opendigger(path, end=end)
+
+
+def _git_facts(history: GitHistory) -> dict:
+    """The manifest's :data:`GIT_COLUMNS` of one clone."""
+    authored = history.commits["authored_at"]
+    return {"last_update": _iso(history.last_update), "missing_blobs": history.missing_blobs,
+            "root_commit": " ".join(history.root_commits), "n_commits": int((history.commits["is_merge"] == 0).sum()),
+            "first_commit_at": _iso(authored.min()), "last_commit_at": _iso(authored.max())}
 
 
 def _settings(out: Path, kind: str, snapshot) -> dict:
@@ -228,26 +257,53 @@ def _texts(out: Path, markers: list[dict]) -> dict[str, str]:
     return {m[ID]: (out / m["readme"]).read_text(encoding="utf-8") if m.get("readme") else "" for m in markers}
 
 
+def load_readme_versions(out: str | Path) -> pd.DataFrame:
+    """The README versions of every finished git source in ``out``: ``unique_id`` + the version columns."""
+    out = Path(out)
+    frames = [pd.read_parquet(out / m["readme_versions"]).assign(**{ID: m[ID]})
+              for m in _markers(out, required=True) if m.get("readme_versions")]
+    if not frames:
+        return pd.DataFrame(columns=[ID, *VERSION_COLUMNS])
+    versions = pd.concat(frames, ignore_index=True)
+    return versions[[ID, *VERSION_COLUMNS]].sort_values([ID, "valid_from"], ignore_index=True)
+
+
 def embed_texts(out: str | Path, model: str, *, batch_size: int = 256, device: str = "cpu",
                 progress: bool = True) -> int:
     """Encode the README of every finished source, ``batch_size`` texts at a time (cached under
-    ``<out>/text-cache``), into ``<out>/text_embeddings.parquet``; returns the number of texts."""
+    ``<out>/text-cache``), into ``<out>/text_embeddings.parquet``, then each distinct README
+    version once into ``<out>/readme_version_embeddings.parquet``; returns the number of sources."""
     from tsfuse.text import TextEncoder
 
     out = Path(out)
     texts = _texts(out, _markers(out, required=True))
     ids = sorted(texts)
     encoder = TextEncoder(model, cache_dir=out / TEXT_CACHE, device=device)
-    vectors, present = [], []
-    for start in tqdm(range(0, len(ids), batch_size), desc="Embedding READMEs", unit="batch", disable=not progress):
-        emb = encoder.encode([texts[u] for u in ids[start:start + batch_size]])
-        vectors.append(emb.vectors)
-        present.append(emb.present)
-    table = pd.DataFrame({ID: ids, "present": np.concatenate(present), "vector": list(np.concatenate(vectors))})
+    vectors, present = _encode(encoder, [texts[u] for u in ids], batch_size, "Embedding READMEs", progress)
+    table = pd.DataFrame({ID: ids, "present": present, "vector": list(vectors)})
     atomic_write(out / EMBEDDINGS_FILE, lambda tmp: table.to_parquet(tmp, index=False))
     atomic_write(out / EMBEDDINGS_INFO, lambda tmp: tmp.write_text(
         json.dumps({"model": encoder.name, "dim": encoder.dim, "texts": len(ids)}, indent=2) + "\n", encoding="utf-8"))
+    versions = load_readme_versions(out)
+    distinct = versions.drop_duplicates("sha256")
+    vectors, present = _encode(encoder, distinct["text"].tolist(), batch_size, "Embedding README versions", progress)
+    by_sha = pd.DataFrame({"sha256": distinct["sha256"], "present": present,
+                           "embedding": list(vectors.astype(np.float16))})
+    table = versions[[ID, "valid_from", "sha256"]].merge(by_sha, on="sha256", how="left")
+    atomic_write(out / VERSION_EMBEDDINGS_FILE, lambda tmp: table.to_parquet(tmp, index=False))
+    log.info("embedded %d README version(s) of %d source(s): %d distinct text(s)", len(versions),
+             versions[ID].nunique(), len(distinct))
     return len(ids)
+
+
+def _encode(encoder, texts: list[str], batch_size: int, what: str, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors ``[N, dim]`` and present ``[N]`` of ``texts``, encoded ``batch_size`` at a time."""
+    vectors, present = [np.zeros((0, encoder.dim), dtype=np.float32)], [np.zeros(0, dtype=bool)]
+    for start in tqdm(range(0, len(texts), batch_size), desc=what, unit="batch", disable=not progress):
+        emb = encoder.encode(texts[start:start + batch_size])
+        vectors.append(emb.vectors)
+        present.append(emb.present)
+    return np.concatenate(vectors), np.concatenate(present)
 
 
 def _write_csv(path: Path, frame: pd.DataFrame) -> None:
