@@ -1,4 +1,4 @@
-"""Baselines every report carries (BENCHMARK.md v1), behind one :class:`Forecaster` interface.
+"""Baselines every report carries (BENCHMARK.md v1), behind one :class:`Baseline` interface.
 
 statsforecast and lightgbm are optional (the ``bench`` extra): they are imported only when a
 baseline that needs them is made.
@@ -7,7 +7,7 @@ baseline that needs them is made.
 from __future__ import annotations
 
 from tsfuse.eval.baselines.base import (
-    Forecaster, MeanEnsemble, RunResult, before, blind, forecast_windows, past_values,
+    Baseline, MeanEnsemble, RunResult, before, blind, forecast_windows, past_values,
 )
 from tsfuse.eval.baselines.simple import mean3, naive, seasonal_naive
 from tsfuse.data.tasks import TaskSpec
@@ -15,7 +15,7 @@ from tsfuse.data.tasks import TaskSpec
 BASELINES = ("naive", "seasonal_naive", "mean3", "AutoETS", "AutoTheta", "AutoARIMA", "lightgbm", "ridge", "ens")
 
 
-def make_baseline(name: str, task: TaskSpec, n_jobs: int = 2) -> Forecaster:
+def make_baseline(name: str, task: TaskSpec, n_jobs: int = 2) -> Baseline:
     """A fresh baseline by its report name (one of :data:`BASELINES`) with its default settings."""
     simple = {"naive": naive, "seasonal_naive": seasonal_naive, "mean3": mean3}
     if name in simple:
@@ -32,6 +32,6 @@ def make_baseline(name: str, task: TaskSpec, n_jobs: int = 2) -> Forecaster:
 
 
 __all__ = [
-    "BASELINES", "Forecaster", "MeanEnsemble", "RunResult", "before", "blind", "forecast_windows",
+    "BASELINES", "Baseline", "MeanEnsemble", "RunResult", "before", "blind", "forecast_windows",
     "make_baseline", "mean3", "naive", "past_values", "seasonal_naive",
 ]

@@ -1,6 +1,6 @@
 """The interface every baseline follows, and the one runner that keeps it honest.
 
-A :class:`Forecaster` is fitted for a cut-off (a global method learns from months strictly
+A :class:`Baseline` is fitted for a cut-off (a global method learns from months strictly
 before it; a local method learns nothing there) and predicts ``[N, H]`` values for windows,
 using only each window's months before its origin. :func:`forecast_windows` enforces that
 from outside: per origin it hands the method the panel cut at that origin and windows whose
@@ -20,12 +20,12 @@ from tsfuse.data.schema import DS, ID, Y
 from tsfuse.data.windows import WindowSet
 
 
-class Forecaster(Protocol):
+class Baseline(Protocol):
     """A value forecaster: ``fit`` for a cut-off, then ``predict`` windows at or after it."""
 
     name: str
 
-    def fit(self, train_panel: pd.DataFrame, cutoff: pd.Timestamp) -> "Forecaster":
+    def fit(self, train_panel: pd.DataFrame, cutoff: pd.Timestamp) -> "Baseline":
         """Learn from the months of ``train_panel`` strictly before ``cutoff``."""
         ...
 
@@ -68,7 +68,7 @@ class RunResult:
 
 
 def forecast_windows(
-    method: Forecaster, panel: pd.DataFrame, windows: WindowSet, train_panel: pd.DataFrame | None = None,
+    method: Baseline, panel: pd.DataFrame, windows: WindowSet, train_panel: pd.DataFrame | None = None,
 ) -> RunResult:
     """Fit ``method`` once per origin of ``windows`` and forecast the windows of that origin.
 
@@ -97,7 +97,7 @@ def forecast_windows(
 class MeanEnsemble:
     """The mean of several forecasters' forecasts (``ens`` = AutoETS, AutoTheta, LightGBM)."""
 
-    def __init__(self, members: Sequence[Forecaster], name: str = "ens") -> None:
+    def __init__(self, members: Sequence[Baseline], name: str = "ens") -> None:
         if not members:
             raise ValueError("an ensemble needs at least one member")
         self.members = list(members)
