@@ -5,7 +5,7 @@ Reads only files in this folder plus the reserved list:
   <shared>/reserved-projects.txt  (default: <repo root>/../shared/data)
 Writes candidates.csv and counts.json (the per-step counts quoted in PROCEDURE.md).
 
-    python datasets/corpus_v2/select.py [--shared PATH] [--k 6] [--top 3] [--owner-cap 3]
+    python datasets/corpus_v2/select.py [--shared PATH] [--k 7] [--top 3] [--owner-cap 3]
 """
 import argparse
 import csv
@@ -17,40 +17,67 @@ import re
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 
-# Non-project rules: (rule id, regex).  Matched case-insensitively against the
-# full "owner/name".  Order only matters for the per-rule counts (first match).
+# Non-project rules: (rule id, target, regex).  target "name" = the part after "/",
+# "full" = "owner/name".  Matched case-insensitively; a repo is dropped by the first
+# rule that matches (order only matters for the per-rule counts).
 NON_PROJECT_RULES = [
-    ("coursework", r"homework|assignment|course|curso|bootcamp|tutorial|lesson|lecture"
-                   r"|exercis|exercic|kata|training|workshop|classroom|class-?repos|students"
-                   r"|academy|campus|school|semester|sprint-mission|precourse|devcourse"
-                   r"|hackathon|buildathon|capstone|final-?project"),
-    ("course-orgs", r"^(woowacourse|woowacourse-precourse|next-step|learn-co-students"
-                    r"|learn-co-curriculum|ironhack-labs|mate-academy|otusteamedu|goitacademy"
-                    r"|bloominstituteoftechnology|makersacademy|makersquare|4geeksacademy"
-                    r"|yagom-academy|exercism|herotechcourse|loopers-labs|loopers-dev-lab"
-                    r"|boolean-uk|codeyourfuture|thecsharpacademy|code-squad|codesoom|ylabio"
-                    r"|2022newkrew|2023newkrew|kakao-tech-campus[^/]*|prgrms-be-devcourse"
-                    r"|selfteaching|htgolang|rubyroidlabs|avionschool|bloomtech-labs"
-                    r"|rails-girls-summer-of-code|sparta-[^/]*|opendoccn|apachecn)/"),
-    ("practice", r"leetcode|atcoder|codewars|hackerrank|codingbat|project-?euler|advent-?of-?code"
-                 r"|interview|practi[cs]e|practica|study|learn|playground|sandbox-?test"
-                 r"|challenge|solutions|algorithms?(?![a-z])|data-?structures|snippets"
-                 r"|cheat-?sheet|notes(?![a-z])|notebooks?$"),
-    ("awesome-list", r"awesome"),
-    ("dotfiles-config", r"dotfiles|dot-?files|dotvim|dot-?emacs|\.emacs\.d|emacs\.d$|emacs-config"
-                        r"|emacs-init|nvim-config|vimrc|bashrc|zshrc|nixos-configs?|vim_cfg"
-                        r"|/\.[a-z]|-configs?$|_configs?$"),
-    ("personal-site", r"\.github\.io$|portfolio|resume|homepage|personal-?site|\.com$|\.dev$"
-                      r"|\.org$|\.net$|\.tech$|\.app$|website"),
-    ("clone", r"[-_]clone(?![a-z])|clone$"),
-    ("dump-mirror", r"decompil|deobfusc|reverse-?engineer|reverseengineer|runtime-headers|dump"
-                    r"|smali|datamining|mirror|backup|unclone|-archive$|_archive$|legacy"
-                    r"|deprecated|\.zh-|-zh$|[._-][a-z]{2}-[a-z]{2}$|docs\.[a-z]{2}"),
-    ("example-template", r"examples?(?![a-z])|samples?(?![a-z])|demos?(?![a-z])|template"
-                         r"|boilerplate|starter|-test$|_test$|test-?repo|sample-app|poc$|-mvp"),
-    ("year-named", r"(?<![0-9])20[12][0-9](?![0-9])"),
+    # teaching organisations and course/bootcamp accounts (whole owner)
+    ("course-orgs", "full",
+     r"^(woowacourse|woowacourse-precourse|woowa-techcamp-[0-9]+|next-step|learn-co-students"
+     r"|learn-co-curriculum|ironhack-labs|mate-academy|otusteamedu|goitacademy"
+     r"|bloominstituteoftechnology|makersacademy|makersquare|4geeksacademy|yagom-academy"
+     r"|exercism|herotechcourse|loopers-labs|loopers-dev-lab|boolean-uk|codeyourfuture"
+     r"|thecsharpacademy|code-squad|codesquad-members-[0-9]+|codesoom|ylabio|newkrew[0-9]*"
+     r"|20[0-9]{2}newkrew|kakao-tech-campus[^/]*|kakaotechcampus-[0-9]+|step3-kakao-tech-campus"
+     r"|prgrms-be-devcourse|selfteaching|htgolang|rubyroidlabs|avionschool|bloomtech-labs"
+     r"|rails-girls-summer-of-code|sparta-[^/]*|opendoccn|apachecn|tryber|campuslands"
+     r"|super30admin|turingschool|openlocalizationtestorg|yandex-practicum|yandex-praktikum"
+     r"|labenuexercicios|technigo|projectshft|codestates|diffblue-benchmarks)/"
+     r"|tech-?campus|techcamp|praktikum|holberton|bootcamp|boostcamp|hanghae"),
+    ("coursework", "name",
+     r"homework|assignment|tutorial|exercis|exercic|classroom|students|academy|semester"
+     r"|(^|[-_.])(course|curso|workshop|lessons?|lectures?)s?([-_.0-9]|$)|(^|[-_])katas?$"
+     r"|sprint-mission|precourse|devcourse|hackathon|buildathon|capstone|final-?project"
+     r"|diplom|one-for-all|vocabulary-booster|(^|[-_])sd-[0-9]+-|^ft_"
+     r"|^(minishell|push_swap|libft|get_next_line|so_long|cub3d|philosophers|minitalk|pipex"
+     r"|webserv|ft_irc)$"),
+    ("practice", "name",
+     r"leetcode|atcoder|codewars|hackerrank|codingbat|project-?euler|advent-?of-?code"
+     r"|interview|practi[cs]e|practica|study|^learn"
+     r"|learning[-_]?(lab|notes?|path|journey|log|resources|materials?)"
+     r"|playground|sandbox-?test|challenge|solutions|(^|[-_])algorithms?([-_]|$)"
+     r"|data-?structures|snippets|cheat-?sheet|(^|[-_])notes?([-_]|$)|(^|[-_])notebooks?$"),
+    ("awesome-list", "name", r"awesome"),
+    ("dotfiles-config", "name",
+     r"dotfiles|dot-?files|dotvim|dot-?emacs|emacs\.d|emacs-config|emacs-init|nvim-config"
+     r"|vimrc|bashrc|zshrc|vim_cfg|dotconfig"
+     r"|^\.(config|vim|emacs|shells?|files|zsh|bash|nvim|doom|github)$"
+     r"|(^|[-_])(nix|nixos|nvim|vim|emacs|doom|system|my|home|machine|misc|agents?|claude"
+     r"|cursor|ai)[-_]?configs?$"),
+    ("personal-site", "name",
+     r"\.github\.io$|portfolio|^(my-?)?resume$|[-_]resume$|homepage"
+     r"|personal-?(site|website|page)"),
+    ("clone", "name", r"[-_]clone(?![a-z-])|clone$"),
+    ("dump-mirror", "full",
+     r"decompil|decomplied|deobfusc|revers(e|ing)(?!r)(?!-?proxy)|runtime-headers|dump"
+     r"|smali|jadx|\.apk|datamining|mirror|backup|unclone|-archive$|_archive$|archives"
+     r"|mailing-?list|extracted[-_]|cheat-?sources?|client-?sources|hacked-client"
+     r"|smart-contract-sanctuary|github\.com|gitee\.com|git-remote|bkofgitee|\.zip"
+     r"|/[^/]*(replit|vercel)|/com[._][a-z]|[0-9]+\.[0-9]+\.[0-9]+|[-_]port$|appsport$"
+     r"|\.zh-|-zh$|[._-][a-z]{2}-([a-z]{2}|hans|hant)$|docs\.[a-z]{2}"),
+    ("android-rom", "name",
+     r"android_kernel|kernel_[a-z0-9]+_|_kernel_opensource|android_device|platform_device"
+     r"|^device_|patchrom|^devices-|firmware[-_]qti|lineage-?os-"),
+    ("data-dump", "name",
+     r"[-_]results?$|[-_]runs$|benchmark-run|datasets?$|corpus$|replication|artifact$"),
+    ("example-template", "name",
+     r"examples?(?![a-z])|samples?(?![a-z])|demos?(?![a-z])|template|boilerplate|starter"
+     r"|-test$|_test$|test-?repo|sample-app|poc$|-mvp"
+     r"|^(my)?test(e|ing|s|t+)?([-_]?[0-9]+)?$|^test[-_](app|repo|project|proj)"
+     r"|test[0-9]+$"),
+    ("year-named", "name", r"(^|[-_.])20[12][0-9]([-_.]|$)"),
 ]
-NON_PROJECT_RES = [(name, re.compile(rx, re.I)) for name, rx in NON_PROJECT_RULES]
+NON_PROJECT_RES = [(name, tgt, re.compile(rx, re.I)) for name, tgt, rx in NON_PROJECT_RULES]
 
 
 def read_list(path):
@@ -59,8 +86,9 @@ def read_list(path):
 
 
 def non_project_rule(repo):
-    for name, rx in NON_PROJECT_RES:
-        if rx.search(repo):
+    name_part = repo.split("/", 1)[1]
+    for name, tgt, rx in NON_PROJECT_RES:
+        if rx.search(repo if tgt == "full" else name_part):
             return name
     return None
 
@@ -80,7 +108,7 @@ def spread_pick(items, k):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=os.path.join(os.path.dirname(REPO_ROOT), "shared", "data"))
-    ap.add_argument("--k", type=int, default=6, help="max candidates per query word")
+    ap.add_argument("--k", type=int, default=7, help="max candidates per query word")
     ap.add_argument("--top", type=int, default=3, help="of k, how many from the upper half")
     ap.add_argument("--owner-cap", type=int, default=3)
     ap.add_argument("--out", default=os.path.join(HERE, "candidates.csv"))
@@ -166,18 +194,30 @@ def main():
     c["query_candidates"] = len(chosen)
     c["queries_contributing"] = len({p["query"] for p in chosen})
 
-    # ---- opendigger seeds ---------------------------------------------------------------
+    # ---- opendigger seeds: same reserved/v1/non-project rules; the owner cap counts the
+    # query candidates already chosen, so no owner exceeds the cap among new candidates ----
     chosen_lower = {p["repo"].lower() for p in chosen}
-    od_rows, od_drop = [], {"reserved": 0, "v1": 0, "already_query": 0}
+    owner_n = {}
+    for p in chosen:
+        o = p["repo"].split("/")[0].lower()
+        owner_n[o] = owner_n.get(o, 0) + 1
+    od_rows = []
+    od_drop = {"reserved": 0, "v1": 0, "already_query": 0, "non_project": 0, "owner_cap": 0}
     for repo in od:
         key = repo.lower()
+        o = key.split("/")[0]
         if key in reserved:
             od_drop["reserved"] += 1
         elif key in v1_lower:
             od_drop["v1"] += 1
         elif key in chosen_lower:
             od_drop["already_query"] += 1
+        elif non_project_rule(repo):
+            od_drop["non_project"] += 1
+        elif owner_n.get(o, 0) >= args.owner_cap:
+            od_drop["owner_cap"] += 1
         else:
+            owner_n[o] = owner_n.get(o, 0) + 1
             od_rows.append(repo)
     c["opendigger_seeds"] = len(od)
     c["opendigger_dropped"] = od_drop
