@@ -102,6 +102,7 @@ class Output:
     predict_s: float
     trend_pred: np.ndarray | None = None  # [N] from a direction head, else derived from the forecast
     level_pred: np.ndarray | None = None  # [N] from a level head
+    quantiles: np.ndarray | None = None  # [N, H, 3] p10 / p50 / p90, from a method that gives intervals
     info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -132,7 +133,7 @@ def run_baseline(name: str, ctx: Context, origin: pd.Timestamp, windows: WindowS
     ctx.record_fit(name, origin, before(ctx.train_panel, origin))
     result = forecast_windows(method, ctx.eval_panel, windows, ctx.train_panel)
     info = {"n_fallback": getattr(method, "n_fallback", 0)} if hasattr(method, "n_fallback") else {}
-    return Output(result.forecasts, result.fit_seconds, result.predict_seconds, info=info)
+    return Output(result.forecasts, result.fit_seconds, result.predict_seconds, quantiles=result.quantiles, info=info)
 
 
 def ensemble_of(outputs: list[Output]) -> Output:
@@ -157,8 +158,10 @@ def _tsfuse_output(model, windows: WindowSet, got: WindowSet, out: dict, fit_s: 
     idx = _align(windows, got)
     q = list(model.model_config.quantiles)
     median = q.index(0.5) if 0.5 in q else len(q) // 2
+    band = [q.index(0.1), median, q.index(0.9)] if {0.1, 0.9} <= set(q) else None
     return Output(out["quantiles"][idx, :, median], fit_s, predict_s,
                   trend_pred=out["trend_proba"][idx].argmax(1), level_pred=out["level_proba"][idx].argmax(1),
+                  quantiles=None if band is None else out["quantiles"][idx][:, :, band],
                   info={"training": model.info.get("training", {}), "trained_on": model.info.get("trained_on", {}),
                         **({"ssl": model.info["ssl"]} if "ssl" in model.info else {})})
 
@@ -214,6 +217,7 @@ def _finetune_each(model, pretrain_s: float, ctx: Context, origin: pd.Timestamp,
     """Fine-tune a copy of ``model`` on each evaluation project's own months before ``origin``."""
     H = ctx.task.horizon
     forecast, trend, level = np.zeros((len(windows), H)), np.zeros(len(windows), np.int64), np.zeros(len(windows), np.int64)
+    quantiles = np.zeros((len(windows), H, 3))
     fit_s = predict_s = 0.0
     skipped = 0
     for i, uid in enumerate(map(str, windows.unique_id)):
@@ -229,8 +233,8 @@ def _finetune_each(model, pretrain_s: float, ctx: Context, origin: pd.Timestamp,
         fit_s += t1 - t0
         skipped += bool(tuned.info.get("finetune", {}).get("skipped"))
         one = _tsfuse_output(tuned, windows.subset(np.array([i])), got, out, 0, 0)
-        forecast[i], trend[i], level[i] = one.forecast[0], one.trend_pred[0], one.level_pred[0]
-    return Output(forecast, pretrain_s + fit_s, predict_s, trend, level,
+        forecast[i], trend[i], level[i], quantiles[i] = one.forecast[0], one.trend_pred[0], one.level_pred[0], one.quantiles[0]
+    return Output(forecast, pretrain_s + fit_s, predict_s, trend, level, quantiles,
                   info={"finetune_seconds": fit_s, "pretrain_seconds": pretrain_s, "skipped": skipped})
 
 

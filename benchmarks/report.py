@@ -21,6 +21,8 @@ COLUMNS = {
     "smape": ("sMAPE", False, 2), "rmsle": ("RMSLE", False, 3),
     "trend_f1": ("trend F1", True, 3), "trend_acc": ("trend acc", True, 3),
     "level_f1": ("level F1", True, 3), "level_acc": ("level acc", True, 3),
+    "sql_mean": ("SQL mean", False, 3), "sql_median": ("SQL median", False, 3),
+    "coverage": ("p10-p90 cover", None, 3),
     "fit_s": ("fit s", False, 1), "predict_s": ("predict s", False, 1),
     "windows": ("windows", None, 0), "projects": ("projects", None, 0),
 }
@@ -44,13 +46,14 @@ REFERENCE = {
 
 # ------------------------------------------------------------------------------ scoring
 def score_windows(method: str, panel: pd.DataFrame, windows: WindowSet, forecast: np.ndarray, task: TaskSpec,
-                  trend_pred=None, level_pred=None) -> pd.DataFrame:
+                  trend_pred=None, level_pred=None, quantiles=None) -> pd.DataFrame:
     """Per-window rows of :func:`tsfuse.eval.metrics.score` plus the absolute error of each horizon step
-    (``ae_1..ae_H``) and the window's MASE scale, for per-horizon curves."""
+    (``ae_1..ae_H``) and the window's MASE scale, for per-horizon curves; with ``quantiles`` [N, H, 3]
+    also SQL and the per-step p10-p90 hits (BENCHMARK.md v2)."""
     fc = np.clip(np.asarray(forecast, float), 0, None)
     if not np.isfinite(fc).all():
         raise ValueError(f"{method}: {int((~np.isfinite(fc)).sum())} non-finite forecast values")
-    rows = score(panel, windows, fc, task, trend_pred=trend_pred, level_pred=level_pred)
+    rows = score(panel, windows, fc, task, trend_pred=trend_pred, level_pred=level_pred, quantiles=quantiles)
     rows.insert(0, "method", method)
     rows["scale"] = [mase_scale(h) for h in past_values(panel, windows)]
     for h in range(fc.shape[1]):
@@ -64,7 +67,7 @@ def summary_table(per_window: pd.DataFrame, timings: dict[str, dict[str, float]]
     for m in order:
         w = per_window[per_window["method"] == m]
         if len(w):
-            rows[m] = {**summarize(w), **timings.get(m, {})}
+            rows[m] = {k: v for k, v in {**summarize(w), **timings.get(m, {})}.items() if k != "coverage_per_step"}
     table = pd.DataFrame.from_dict(rows, orient="index")
     return table[[c for c in COLUMNS if c in table.columns]]
 
@@ -84,7 +87,9 @@ def per_horizon(per_window: pd.DataFrame, order: list[str]) -> dict[str, dict[st
         w = per_window[per_window["method"] == m]
         if len(w):
             out[m] = {"mae": [float(w[c].mean()) for c in steps],
-                      "mase": [float((w[c] / w["scale"]).mean()) for c in steps]}
+                      "mase": [float((w[c] / w["scale"]).mean()) for c in steps],
+                      **({"coverage_per_step": summarize(w)["coverage_per_step"]} if "sql" in w and w["sql"].notna().any()
+                         else {})}
     return out
 
 

@@ -184,7 +184,7 @@ def run(args, argv: list[str]) -> dict:
                     seed_everything(args.seed)
                     out = runner(name)(name, ctx, origin, windows)
                 rows = report.score_windows(name, test.panel, windows, out.forecast, task, out.trend_pred,
-                                            out.level_pred)
+                                            out.level_pred, out.quantiles)
             except BenchmarkError:
                 raise
             except Exception as error:  # a failing method is reported, the others still run
@@ -256,14 +256,17 @@ def write_outputs(res: dict) -> dict[str, Path]:
     classes = {"trend": {c: int((truth["trend_true"] == i).sum()) for i, c in enumerate(TREND_CLASSES)},
                "level": {str(i): int((truth["level_true"] == i).sum()) for i in range(len(task.level_edges) + 1)}}
     payload = {
-        "benchmark": "BENCHMARK.md v1", "corpus": task.name, "mode": res["mode"], "quick": bool(args.quick),
+        "benchmark": "BENCHMARK.md v1 + v2 probabilistic metrics", "corpus": task.name, "mode": res["mode"], "quick": bool(args.quick),
         "command": command_line("benchmarks/run.py", res["argv"]), "seed": args.seed,
         "origins": [month(o) for o in res["origins"]], "windows_per_origin": res["window_counts"],
         "classes": classes, "split": res["split"],
         "projects": {"train": int(res["train"].panel[ID].nunique()), "eval": int(res["eval"].panel[ID].nunique())},
         "data_source": {"train": res["train"].panel.attrs.get("source"), "eval": res["eval"].panel.attrs.get("source")},
         "text_encoder": res["encoder"], "budgets": res["budgets"].to_dict(),
-        "results": table.to_dict(orient="index"), "per_origin": report.per_origin(w, main_rows),
+        "results": {m: {**row, **({"coverage_per_step": curves[m]["coverage_per_step"]}
+                                  if "coverage_per_step" in curves.get(m, {}) else {})}
+                    for m, row in table.to_dict(orient="index").items()},
+        "per_origin": report.per_origin(w, main_rows),
         "leak_check": res["leak_check"], "verdict": verdict, "text_ablation": abl,
         "reference_check": (report.reference_check(task.name, res["window_counts"], classes, table)
                             if res["mode"] == "in-corpus" and not n_limited(args) else None),

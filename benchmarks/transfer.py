@@ -99,7 +99,7 @@ def score_backtest(name: str, model, given: pd.DataFrame, origin: pd.Timestamp, 
     """``model``'s forecast at ``origin`` from the rows ``given``, scored on the benchmark ``window``."""
     got, out = model.backtest(given, [origin], texts, min_history=min_history)
     o = _tsfuse_output(model, window, got, out, 0, 0)
-    return score_windows(name, eval_panel, window, o.forecast, task, o.trend_pred, o.level_pred)
+    return score_windows(name, eval_panel, window, o.forecast, task, o.trend_pred, o.level_pred, o.quantiles)
 
 
 def transfer_summary(table: pd.DataFrame, n_projects: int) -> dict:

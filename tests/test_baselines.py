@@ -132,7 +132,7 @@ def test_stats_falls_back_to_naive_with_a_warning(panel, monkeypatch, caplog):
         fc = method.predict(panel, windows)
     assert method.n_fallback == len(windows)
     assert f"failed on {len(windows)} of {len(windows)}" in caplog.text
-    np.testing.assert_array_equal(fc, np.repeat(windows.history[:, -1:], TASK.horizon, axis=1))
+    np.testing.assert_array_equal(fc, np.repeat(windows.context[:, -1:], TASK.horizon, axis=1))
 
 
 def test_mean_ensemble_averages(panel):
@@ -147,7 +147,7 @@ def test_lag_features_are_relative_to_the_level(panel):
     windows = make_windows(panel, TASK, [ORIGINS[0]], context_length=24)
     X, level = lag_features(windows, n_lags=24, n_cov_lags=6)
     np.testing.assert_allclose(level, np.log1p(windows.scale))
-    last = np.log1p(windows.history[:, -1]) - level
+    last = np.log1p(windows.context[:, -1]) - level
     np.testing.assert_allclose(X[:, 23], last)
     with pytest.raises(ValueError, match="context months"):
         lag_features(make_windows(panel, TASK, [ORIGINS[0]], context_length=6), 24, 6)
@@ -159,3 +159,26 @@ def test_lag_forecaster_needs_fit_and_training_data(panel):
         ridge(TASK).predict(panel, windows)
     with pytest.raises(ValueError, match="no training window"):
         ridge(TASK).fit(panel, pd.Timestamp("2019-06-01"))
+
+
+def test_naive_band_comes_from_the_series_own_past_changes():
+    from tsfuse.eval.baselines.simple import naive_quantiles
+
+    history = np.array([10.0, 12.0, 11.0, 15.0, 14.0])
+    q = naive_quantiles(history, 2)
+    one_step = np.quantile(np.diff(history), [0.1, 0.9])
+    two_step = np.quantile(history[2:] - history[:-2], [0.1, 0.9])
+    np.testing.assert_allclose(q[0], [14 + one_step[0], 14, 14 + one_step[1]])
+    np.testing.assert_allclose(q[1], [14 + two_step[0], 14, 14 + two_step[1]])
+    np.testing.assert_array_equal(naive_quantiles(np.array([3.0]), 2), [[3, 3, 3], [3, 3, 3]])
+
+
+@pytest.mark.parametrize("name", ["naive", "lightgbm", "AutoETS"])
+def test_interval_baselines_give_ordered_quantiles_whose_middle_is_the_value_forecast(name):
+    panel = generate_panel(8, 40, covariates=("authors",), seed=4)
+    windows = make_windows(panel, TASK, ORIGINS)
+    result = forecast_windows(small(name), panel, windows)
+    assert result.quantiles.shape == (*windows.target.shape, 3)
+    assert (np.diff(result.quantiles, axis=-1) >= 0).all()
+    np.testing.assert_array_equal(result.forecasts, result.quantiles[..., 1])
+    assert forecast_windows(small("ridge"), panel, windows).quantiles is None

@@ -67,7 +67,7 @@ def scored():
     task = get_task("oss-activity")
     panel = generate_panel(n_series=6, n_months=48, start="2020-01")
     windows = make_windows(panel, task, [pd.Timestamp("2022-07-01"), pd.Timestamp("2023-01-01")])
-    fc = np.repeat(windows.history[:, -1:], task.horizon, axis=1)
+    fc = np.repeat(windows.context[:, -1:], task.horizon, axis=1)
     return panel, windows, fc, task
 
 
@@ -103,3 +103,17 @@ def test_summarize(scored):
     assert 0 <= s["trend_f1"] <= 1 and 0 <= s["level_acc"] <= 1
     assert set(s) == {"mase_mean", "mase_median", "smape", "rmsle", "trend_f1", "trend_acc",
                       "level_f1", "level_acc", "windows", "projects"}
+
+
+def test_scaled_quantile_loss_and_interval_hits_on_a_worked_example():
+    from tsfuse.eval.metrics import interval_hits, scaled_quantile_loss
+
+    history = np.array([0.0, 2.0, 4.0])  # MASE scale 2
+    actual = np.array([10.0, 10.0])
+    q = np.array([[8.0, 10.0, 12.0], [11.0, 12.0, 14.0]])  # step 1 covers, step 2 is above the truth
+    # pinball: step 1: 0.1*2, 0, 0.1*2 (q90: (0.9-1)*(-2)); step 2: 0.9*1, 0.5*2, 0.1*4
+    expected = 2 * np.mean([0.2, 0.0, 0.2, 0.9, 1.0, 0.4]) / 2.0
+    assert scaled_quantile_loss(history, actual, q) == pytest.approx(expected)
+    np.testing.assert_array_equal(interval_hits(actual, q[:, 0], q[:, 2]), [1.0, 0.0])
+    with pytest.raises(ValueError, match=r"expected \(2, 3\)"):
+        scaled_quantile_loss(history, actual, q[:, :2])

@@ -37,7 +37,14 @@ def pretrained_path(name: str) -> Path:
 
 
 def load(path: str | Path) -> Forecaster:
-    """Load a model folder saved by :meth:`Forecaster.save` (safetensors + JSON, no pickle)."""
+    """Load a model folder saved by :meth:`Forecaster.save` (safetensors + JSON, no pickle).
+
+    Args:
+        path: the model folder.
+
+    Raises:
+        ModelFileError: a changed, foreign or unsafe folder (checksums, pickles, unknown format).
+    """
     return Forecaster.load(path)
 
 
@@ -78,16 +85,26 @@ def fit(project_df: pd.DataFrame, readme_text: str | bytes | None = "", *,
         pretrained: str | Path | None = "oss-activity",
         unique_id: str | None = None, task: str | TaskSpec | None = None, finetune: bool = True,
         **kwargs: Any) -> Forecaster:
-    """A :class:`Forecaster` for one project (columns ``ds``, ``y`` and optional covariates).
+    """A :class:`Forecaster` for one project, by default fine-tuned from the shipped model.
 
-    Starts from the shipped model trained on many projects (``pretrained='oss-activity'`` for
-    commit counts, ``'opendigger'`` for OpenDigger activity, or a model folder) and fine-tunes
-    it on the project (progressive unfreezing). ``pretrained=None`` trains on the project alone.
-    Extra keyword arguments go to :meth:`Forecaster.finetune` (or ``pretrain`` when training alone).
+    Args:
+        project_df: the project's months: columns ``ds``, ``y`` and optional covariates
+            (``unique_id`` optional).
+        readme_text: its README ('' or None: no README; bytes must be UTF-8), checked by
+            :func:`tsfuse.text.clean.prepare_readme`.
+        pretrained: ``'oss-activity'`` (commit counts), ``'opendigger'`` (OpenDigger activity), a
+            model folder, or None to train on the project alone.
+        unique_id: the project's name (default: its ``unique_id`` column, else ``"project"``).
+        task: the corpus rules when training alone (default ``'oss-activity'``).
+        finetune: False uses the pretrained model as is.
+        **kwargs: :meth:`Forecaster.finetune`'s options (or :meth:`Forecaster.pretrain`'s when training alone).
 
-    ``readme_text`` is checked by :func:`tsfuse.text.clean.prepare_readme` ('' or None: no README;
-    bytes must be UTF-8). Bad input raises a :class:`~tsfuse.errors.TsfuseError` (cases in
-    ``docs/errors.md``); a ``project_df`` that is not a DataFrame or a README of another type, ``TypeError``.
+    Returns:
+        The fitted forecaster; ``.predict()`` forecasts the project.
+
+    Raises:
+        TsfuseError: bad input (the cases of ``docs/errors.md``).
+        TypeError: ``project_df`` not a DataFrame, or a README of another type.
     """
     readme_text = prepare_readme(readme_text, "readme_text")
     panel = _one_project(project_df, unique_id)

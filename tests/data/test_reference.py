@@ -37,13 +37,13 @@ def test_window_counts(benchmark_windows):
 def mase(w, forecast):
     """Mean absolute error over the 6 months / mean absolute lag-1 difference of the window's history (0 -> 1)."""
     error = np.abs(w.target - np.clip(forecast, 0, None)).mean(axis=1)
-    scale = np.array([np.abs(np.diff(h[m > 0])).mean() for h, m in zip(w.history, w.mask)])
+    scale = np.array([np.abs(np.diff(h[m > 0])).mean() for h, m in zip(w.context, w.mask)])
     return error / np.where(scale > 0, scale, 1.0)
 
 
 def test_deterministic_baselines(benchmark_windows):
     name, w = benchmark_windows
-    last, h = w.history[:, -1:], w.history
+    last, h = w.context[:, -1:], w.context
     forecasts = {"naive": np.repeat(last, 6, axis=1), "seasonal_naive": h[:, -12:-6],
                  "mean3": np.repeat(h[:, -3:].mean(axis=1, keepdims=True), 6, axis=1)}
     for method, (mean, median) in REFERENCE[name]["mase"].items():

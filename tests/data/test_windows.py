@@ -11,7 +11,7 @@ from tsfuse.data.windows import make_windows
 
 BASE = pd.Timestamp("2020-01-01")
 TASK = TASKS["oss-activity"]
-PAST_FIELDS = ("history", "mask", "covariates", "scale", "age")
+PAST_FIELDS = ("context", "mask", "covariates", "scale", "age")
 
 
 def month(k):
@@ -125,7 +125,7 @@ def test_window_contents():
     panel = series([4, 5, 6], [7, 8, 9, 10, 11, 12])
     panel["cov"] = panel["y"] * 2
     w = make_windows(panel, TASK, [origin_of()], context_length=15)
-    assert w.history[0].tolist() == [0, 0, 0] + [1.0] * 9 + [4, 5, 6]
+    assert w.context[0].tolist() == [0, 0, 0] + [1.0] * 9 + [4, 5, 6]
     assert w.mask[0].tolist() == [0] * 3 + [1] * 12
     assert w.covariates[0, -1, 0] == 12 and w.age.tolist() == [12]
     assert w.scale[0] == pytest.approx((9 + 15) / 12)

@@ -56,7 +56,7 @@ def test_time_split_reads_nothing_at_or_after_the_cutoff(global_model, panel):
     changed.loc[changed.ds >= before, "y"] += 1000
     every2 = global_model.inputs.time_split(changed, before, val_months, global_model.train_config).every
     np.testing.assert_array_equal(every.target, every2.target)
-    np.testing.assert_array_equal(every.history, every2.history)
+    np.testing.assert_array_equal(every.context, every2.context)
 
 
 def test_save_load_identical_predictions(global_model, panel, tmp_path):

@@ -130,7 +130,7 @@ def build_inputs(
     Returns:
         Float32 arrays (int64 for ``trend`` and ``level``) under the keys of :data:`INPUT_KEYS`.
     """
-    n, length = windows.history.shape
+    n, length = windows.context.shape
     mask = windows.mask
     cov = np.zeros((n, length, len(covariates)))
     present = np.zeros((n, len(covariates)))
@@ -142,7 +142,7 @@ def build_inputs(
     log_cov_scale = np.log1p(_recent_mean(cov, mask)) if covariates else np.zeros((n, 0))
     target = np.log1p(windows.target) - log_scale[:, None]
     arrays = {
-        "values": (np.log1p(windows.history) - log_scale[:, None]) * mask,
+        "values": (np.log1p(windows.context) - log_scale[:, None]) * mask,
         "covariates": (np.log1p(cov) - log_cov_scale[:, None, :]) * mask[..., None],
         "mask": mask,
         "calendar": _calendar(windows.origin, length),

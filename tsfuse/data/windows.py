@@ -26,7 +26,7 @@ class WindowSet:
 
     unique_id: np.ndarray  # [N] str
     origin: np.ndarray  # [N] datetime64[M]: first forecast month
-    history: np.ndarray  # [N, L] target before the origin, left-padded with 0
+    context: np.ndarray  # [N, L] target before the origin (the context months), left-padded with 0
     mask: np.ndarray  # [N, L] 1.0 where the month is real history, 0.0 for padding
     covariates: np.ndarray  # [N, L, C] covariates before the origin, left-padded with 0
     covariate_names: tuple[str, ...]
@@ -150,7 +150,7 @@ def _assemble(rows, y_all, c_all, cov_names, L, H, task) -> WindowSet:
         trend[observed] = trend_label(history[observed, -3:], target[observed, :3], task.tau)
         level[observed] = level_label(target[observed, :3], task.level_edges)
     return WindowSet(
-        unique_id=np.array([r[0] for r in rows], dtype=object), origin=origin, history=history,
+        unique_id=np.array([r[0] for r in rows], dtype=object), origin=origin, context=history,
         mask=mask, covariates=cov, covariate_names=tuple(cov_names), age=age, scale=scale,
         target=target, trend=trend, level=level,
     )

@@ -1,4 +1,5 @@
-"""Evaluation metrics of BENCHMARK.md v1: per-window value errors, class scores, summaries.
+"""Evaluation metrics of BENCHMARK.md (v1, and v2's probabilistic ones): per-window value errors,
+interval scores, class scores, summaries.
 
 Value metrics score one window at a time; forecasts are clipped to 0 first. ``score`` turns a
 panel, its windows and a method's forecasts into one row per window; ``summarize`` reduces
@@ -39,6 +40,33 @@ def mase(history: np.ndarray, actual: np.ndarray, forecast: np.ndarray) -> float
     """MAE over the horizon divided by :func:`mase_scale` of the window's history."""
     a, f = _pair(actual, forecast)
     return float(np.abs(f - a).mean() / mase_scale(history))
+
+
+def scaled_quantile_loss(history: np.ndarray, actual: np.ndarray, quantiles: np.ndarray,
+                         levels: tuple[float, ...] = (0.1, 0.5, 0.9)) -> float:
+    """BENCHMARK.md v2 ``SQL`` of one window: the mean over the quantile levels and the horizon of
+    ``2 * pinball_q(y, yhat_q)``, divided by :func:`mase_scale` of the window's history.
+
+    Args:
+        history: the project's values before the origin.
+        actual: the true values [H].
+        quantiles: the forecast quantiles [H, Q] (clipped to 0 like every forecast).
+        levels: the Q quantile levels.
+    """
+    a = np.asarray(actual, float)[:, None]
+    q = np.clip(np.asarray(quantiles, float), 0, None)
+    if q.shape != (len(a), len(levels)):
+        raise ValueError(f"quantiles have shape {q.shape}; expected {(len(a), len(levels))} (H, Q)")
+    tau = np.asarray(levels, float)[None, :]
+    diff = a - q
+    pinball = np.maximum(tau * diff, (tau - 1) * diff)
+    return float(2 * pinball.mean() / mase_scale(history))
+
+
+def interval_hits(actual: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """1.0 where the true value lies in [low, high], per horizon step (forecasts clipped to 0)."""
+    a = np.asarray(actual, float)
+    return ((a >= np.clip(low, 0, None)) & (a <= np.clip(high, 0, None))).astype(float)
 
 
 def smape(actual: np.ndarray, forecast: np.ndarray) -> float:
@@ -85,19 +113,21 @@ def score(
     task: TaskSpec,
     trend_pred: np.ndarray | None = None,
     level_pred: np.ndarray | None = None,
+    quantiles: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """One row per window: value errors, true classes and predicted classes.
 
     The MASE scale comes from the project's whole history in ``panel`` before the origin.
     Classes a method does not predict itself are derived from its forecast with
-    :func:`labels_from_forecast`.
+    :func:`labels_from_forecast`. With ``quantiles`` [N, H, 3] (p10, p50, p90), the rows also carry
+    ``sql`` (:func:`scaled_quantile_loss`) and ``cover_1..cover_H`` (p10 <= y <= p90 per step).
     """
     fc = np.asarray(forecasts, float)
     if fc.shape != windows.target.shape:
         raise ValueError(f"forecasts have shape {fc.shape}; the windows need {windows.target.shape} (N, H)")
-    implied_trend, implied_level = labels_from_forecast(windows.history, fc, task)
+    implied_trend, implied_level = labels_from_forecast(windows.context, fc, task)
     histories = past_values(panel, windows)
-    return pd.DataFrame({
+    rows = pd.DataFrame({
         ID: windows.unique_id,
         "origin": windows.origin.astype("datetime64[ns]"),
         "mase": [mase(h, a, f) for h, a, f in zip(histories, windows.target, fc)],
@@ -108,6 +138,15 @@ def score(
         "level_true": windows.level,
         "level_pred": implied_level if level_pred is None else np.asarray(level_pred, np.int64),
     })
+    if quantiles is not None:
+        q = np.asarray(quantiles, float)
+        if q.shape != (*fc.shape, 3):
+            raise ValueError(f"quantiles have shape {q.shape}; the windows need {(*fc.shape, 3)} (N, H, p10/p50/p90)")
+        rows["sql"] = [scaled_quantile_loss(h, a, qi) for h, a, qi in zip(histories, windows.target, q)]
+        hits = interval_hits(windows.target, q[..., 0], q[..., 2])
+        for step in range(fc.shape[1]):
+            rows[f"cover_{step + 1}"] = hits[:, step]
+    return rows
 
 
 def summarize(per_window: pd.DataFrame) -> dict[str, float | int]:
@@ -124,4 +163,15 @@ def summarize(per_window: pd.DataFrame) -> dict[str, float | int]:
         "level_acc": accuracy(w["level_true"], w["level_pred"]),
         "windows": int(len(w)),
         "projects": int(w[ID].nunique()),
+        **_interval_summary(w),
     }
+
+
+def _interval_summary(w: pd.DataFrame) -> dict[str, float | list[float]]:
+    """``sql_mean``, ``sql_median``, ``coverage`` and ``coverage_per_step`` when the rows have them."""
+    steps = sorted((c for c in w.columns if c.startswith("cover_")), key=lambda c: int(c.split("_")[1]))
+    if "sql" not in w.columns or w["sql"].isna().all():
+        return {}
+    per_step = [float(w[c].mean()) for c in steps]
+    return {"sql_mean": float(w["sql"].mean()), "sql_median": float(w["sql"].median()),
+            "coverage": float(np.mean(per_step)), "coverage_per_step": per_step}

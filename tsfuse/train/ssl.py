@@ -72,7 +72,7 @@ def crop_windows(h: Histories, project: np.ndarray, start: np.ndarray, length: n
         scale[i] = y[-SCALE_MONTHS:].mean()
     end = start + length
     return WindowSet(unique_id=h.unique_id[project], origin=(h.first_month[project] + end).astype("datetime64[M]"),
-                     history=history, mask=mask, covariates=cov, covariate_names=h.covariate_names,
+                     context=history, mask=mask, covariates=cov, covariate_names=h.covariate_names,
                      age=end.astype(np.int64), scale=scale, target=np.full((n, 1), np.nan),
                      trend=np.full(n, -1, np.int64), level=np.full(n, -1, np.int64))
 

@@ -34,6 +34,14 @@ class Baseline(Protocol):
         ...
 
 
+class IntervalBaseline(Baseline, Protocol):
+    """A baseline that also gives p10 / p50 / p90 (BENCHMARK.md v2's probabilistic metrics)."""
+
+    def predict_quantiles(self, panel: pd.DataFrame, windows: WindowSet) -> np.ndarray:
+        """``[N, H, 3]``: p10, p50, p90 (p50 is the value forecast), from the same months as ``predict``."""
+        ...
+
+
 def before(panel: pd.DataFrame, cutoff: pd.Timestamp | str | np.datetime64) -> pd.DataFrame:
     """The rows of ``panel`` strictly before ``cutoff`` (a month start)."""
     return panel[panel[DS] < pd.Timestamp(cutoff)]
@@ -60,11 +68,13 @@ def blind(windows: WindowSet) -> WindowSet:
 
 @dataclass
 class RunResult:
-    """Forecasts ``[N, H]`` of one method for a WindowSet and the time it took."""
+    """Forecasts ``[N, H]`` of one method for a WindowSet (and ``[N, H, 3]`` p10 / p50 / p90 from a
+    method that gives intervals) and the time it took."""
 
     forecasts: np.ndarray
     fit_seconds: float
     predict_seconds: float
+    quantiles: np.ndarray | None = None
 
 
 def forecast_windows(
@@ -76,7 +86,8 @@ def forecast_windows(
     mode) cut before O and predicts from ``panel`` cut before O, with blanked windows.
     """
     train_panel = panel if train_panel is None else train_panel
-    out = np.full(windows.target.shape, np.nan)
+    intervals = callable(getattr(method, "predict_quantiles", None))
+    out = np.full((*windows.target.shape, 3) if intervals else windows.target.shape, np.nan)
     fit_s = predict_s = 0.0
     origins = windows.origin.astype("datetime64[M]")
     for origin in np.unique(origins):
@@ -85,12 +96,15 @@ def forecast_windows(
         t0 = time.perf_counter()
         method.fit(before(train_panel, cutoff), cutoff)
         t1 = time.perf_counter()
-        pred = np.asarray(method.predict(before(panel, cutoff), blind(windows.subset(idx))), float)
+        predict = method.predict_quantiles if intervals else method.predict
+        pred = np.asarray(predict(before(panel, cutoff), blind(windows.subset(idx))), float)
         predict_s += time.perf_counter() - t1
         fit_s += t1 - t0
-        if pred.shape != (len(idx), windows.target.shape[1]):
-            raise ValueError(f"{method.name} returned shape {pred.shape}, expected {(len(idx), windows.target.shape[1])}")
+        if pred.shape != out[idx].shape:
+            raise ValueError(f"{method.name} returned shape {pred.shape}, expected {out[idx].shape}")
         out[idx] = pred
+    if intervals:
+        return RunResult(out[..., 1], fit_s, predict_s, quantiles=out)
     return RunResult(out, fit_s, predict_s)
 
 

@@ -41,7 +41,7 @@ def lag_features(windows: WindowSet, n_lags: int, n_cov_lags: int) -> tuple[np.n
     if mask.shape[1] < max(n_lags, n_cov_lags, SCALE_MONTHS):
         raise ValueError(f"windows have {mask.shape[1]} context months; need {max(n_lags, n_cov_lags, SCALE_MONTHS)}")
     level = np.log1p(windows.scale)
-    hist = windows.history
+    hist = windows.context
     lags = np.where(mask[:, -n_lags:] > 0, np.log1p(hist[:, -n_lags:]), np.nan) - level[:, None]
     recent = [np.log1p(_masked_mean(hist[:, -k:], mask[:, -k:])) - level for k in (3, 6)]
     zeros = _masked_mean((hist[:, -SCALE_MONTHS:] == 0).astype(float), mask[:, -SCALE_MONTHS:])
@@ -64,7 +64,7 @@ class LagForecaster:
                  n_lags: int = 24, n_cov_lags: int = 6, stride: int = 1) -> None:
         self.name = name
         self.task = task
-        self.make_regressor = make_regressor
+        self.make_regressor = make_regressor  # called with no argument: the value model
         self.n_lags, self.n_cov_lags, self.stride = n_lags, n_cov_lags, stride
         self.context_length = max(n_lags, n_cov_lags, SCALE_MONTHS)
         self.covariates: tuple[str, ...] = ()
@@ -85,13 +85,21 @@ class LagForecaster:
         X, level = lag_features(windows, self.n_lags, self.n_cov_lags)
         Y = np.log1p(windows.target) - level[:, None]
         self.models = [self.make_regressor().fit(X, Y[:, h]) for h in range(Y.shape[1])]
+        self._fit_extra(X, Y)
         return self
 
+    def _fit_extra(self, X: np.ndarray, Y: np.ndarray) -> None:
+        """Hook for subclasses that fit more models on the same training windows."""
+
     def predict(self, panel: pd.DataFrame, windows: WindowSet) -> np.ndarray:
-        if not self.models:
+        return self._predict_with(self.models, panel, windows)
+
+    def _predict_with(self, models: list[Regressor], panel: pd.DataFrame, windows: WindowSet) -> np.ndarray:
+        """``[N, H]`` counts from one regressor per step (``models``) on each window's own lags."""
+        if not models:
             raise RuntimeError(f"{self.name}: call fit before predict")
-        if windows.target.shape[1] > len(self.models):
-            raise ValueError(f"{self.name} was fitted for {len(self.models)} steps, windows need {windows.target.shape[1]}")
+        if windows.target.shape[1] > len(models):
+            raise ValueError(f"{self.name} was fitted for {len(models)} steps, windows need {windows.target.shape[1]}")
         out = np.full(windows.target.shape, np.nan)
         origins = windows.origin.astype("datetime64[M]")
         for origin in np.unique(origins):
@@ -103,25 +111,46 @@ class LagForecaster:
                 raise ValueError(f"{self.name}: no eligible history before {pd.Timestamp(origin):%Y-%m} for {missing[:3]}")
             own = own.subset(np.array([position[u] for u in windows.unique_id[idx]], dtype=np.int64))
             X, level = lag_features(own, self.n_lags, self.n_cov_lags)
-            z = np.column_stack([m.predict(X) for m in self.models[:out.shape[1]]])
+            z = np.column_stack([m.predict(X) for m in models[:out.shape[1]]])
             out[idx] = np.expm1(z + level[:, None])
         return np.clip(out, 0, None)
 
 
+class QuantileLagForecaster(LagForecaster):
+    """A :class:`LagForecaster` (its value model estimates the median) with models for p10 and p90
+    too (``make_quantile(q)``), so it gives p10 / p50 / p90 (BENCHMARK.md v2)."""
+
+    def __init__(self, name: str, task: TaskSpec, make_regressor: Callable[[], Regressor],
+                 make_quantile: Callable[[float], Regressor], **lag_kwargs: Any) -> None:
+        super().__init__(name, task, make_regressor, **lag_kwargs)
+        self.make_quantile = make_quantile
+        self.band: dict[float, list[Regressor]] = {}
+
+    def _fit_extra(self, X: np.ndarray, Y: np.ndarray) -> None:
+        self.band = {q: [self.make_quantile(q).fit(X, Y[:, h]) for h in range(Y.shape[1])] for q in (0.1, 0.9)}
+
+    def predict_quantiles(self, panel: pd.DataFrame, windows: WindowSet) -> np.ndarray:
+        """``[N, H, 3]``: p10, p50 (the value forecast), p90, sorted so they never cross."""
+        parts = [self._predict_with(self.band[0.1], panel, windows), self.predict(panel, windows),
+                 self._predict_with(self.band[0.9], panel, windows)]
+        return np.sort(np.stack(parts, axis=-1), axis=-1)
+
+
 def lightgbm(task: TaskSpec, n_estimators: int = 400, learning_rate: float = 0.03, num_leaves: int = 31,
-             seed: int = 0, num_threads: int = 1, **lag_kwargs: Any) -> LagForecaster:
-    """Global LightGBM (l1 objective, fixed seed) on normalised log lags.
+             seed: int = 0, num_threads: int = 1, **lag_kwargs: Any) -> QuantileLagForecaster:
+    """Global LightGBM on normalised log lags (fixed seed): the value forecast (= p50) from the l1
+    objective (the median), p10 / p90 from the quantile objective at 0.1 / 0.9.
 
     One thread by default: on a shared 2-core machine, 2 OpenMP threads made fitting ~30x slower.
     """
     from lightgbm import LGBMRegressor
 
-    def make() -> Regressor:
-        return LGBMRegressor(objective="l1", n_estimators=n_estimators, learning_rate=learning_rate,
+    def make(objective: str = "l1", alpha: float = 0.9) -> Regressor:
+        return LGBMRegressor(objective=objective, alpha=alpha, n_estimators=n_estimators, learning_rate=learning_rate,
                              num_leaves=num_leaves, min_child_samples=50, subsample=0.8, subsample_freq=1,
                              colsample_bytree=0.8, random_state=seed, deterministic=True,
                              num_threads=num_threads, verbose=-1)
-    return LagForecaster("lightgbm", task, make, **lag_kwargs)
+    return QuantileLagForecaster("lightgbm", task, make, lambda q: make("quantile", q), **lag_kwargs)
 
 
 def ridge(task: TaskSpec, alpha: float = 1.0, **lag_kwargs: Any) -> LagForecaster:

@@ -15,7 +15,7 @@ from statsforecast import StatsForecast
 from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
 
 from tsfuse.eval.baselines.base import past_values
-from tsfuse.eval.baselines.simple import SEASON, naive_rule
+from tsfuse.eval.baselines.simple import SEASON, naive_quantiles
 from tsfuse.data.schema import DS, ID, Y
 from tsfuse.data.windows import WindowSet
 
@@ -27,8 +27,10 @@ MODELS = {"AutoETS": AutoETS, "AutoTheta": AutoTheta, "AutoARIMA": AutoARIMA}
 class _Failed:
     """statsforecast fallback that marks a failed series with NaN, so failures can be counted."""
 
-    def forecast(self, h: int, **_: object) -> dict[str, np.ndarray]:
-        return {"mean": np.full(h, np.nan)}
+    def forecast(self, h: int, level=None, **_: object) -> dict[str, np.ndarray]:
+        out = {"mean": np.full(h, np.nan)}
+        out.update({f"{side}-{lv}": np.full(h, np.nan) for lv in (level or []) for side in ("lo", "hi")})
+        return out
 
 
 class StatsForecaster:
@@ -47,6 +49,11 @@ class StatsForecaster:
         return self
 
     def predict(self, panel: pd.DataFrame, windows: WindowSet) -> np.ndarray:
+        return self.predict_quantiles(panel, windows)[..., 1]
+
+    def predict_quantiles(self, panel: pd.DataFrame, windows: WindowSet) -> np.ndarray:
+        """``[N, H, 3]``: the model's 80% prediction interval as p10 / p90 and its mean as p50
+        (BENCHMARK.md v2); a failed series gets the naive forecast and its empirical band."""
         horizon = windows.target.shape[1]
         pasts = past_values(panel, windows)
         if any(len(p) == 0 for p in pasts):
@@ -60,12 +67,20 @@ class StatsForecaster:
         })
         sf = StatsForecast(models=[MODELS[self.name](season_length=self.season_length)], freq="MS",
                            n_jobs=self.n_jobs, fallback_model=_Failed())
-        out = sf.forecast(df=frame, h=horizon).sort_values([ID, DS])
-        pred = out[self.name].to_numpy(float).reshape(len(keys), horizon)
-        failed = ~np.isfinite(pred).all(axis=1)
+        out = sf.forecast(df=frame, h=horizon, level=[80]).sort_values([ID, DS])
+        columns = [f"{self.name}-lo-80", self.name, f"{self.name}-hi-80"]
+        # a batch whose every series fell back has no interval columns at all
+        pred = np.stack([out[c].to_numpy(float).reshape(len(keys), horizon) if c in out.columns
+                         else np.full((len(keys), horizon), np.nan) for c in columns], axis=-1)
+        failed = ~np.isfinite(pred[..., 1]).all(axis=1)
         self.n_fallback = int(failed.sum())
         if self.n_fallback:
             log.warning("%s failed on %d of %d series; using the naive forecast for them",
                         self.name, self.n_fallback, len(keys))
-            pred[failed] = [naive_rule(pasts[i], horizon) for i in np.flatnonzero(failed)]
-        return pred
+            pred[failed] = [naive_quantiles(pasts[i], horizon) for i in np.flatnonzero(failed)]
+        bad_band = ~np.isfinite(pred).all(axis=(1, 2))  # a mean without an interval
+        if bad_band.any():
+            log.warning("%s gave no finite 80%% interval for %d of %d series; p10 = p90 = p50 for them",
+                        self.name, int(bad_band.sum()), len(keys))
+            pred[bad_band] = pred[bad_band][..., 1:2]
+        return np.sort(pred, axis=-1)
