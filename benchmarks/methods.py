@@ -49,7 +49,9 @@ class Budgets:
 
     @classmethod
     def make(cls, *, seed: int, quick: bool, preset: str | None = None, max_epochs: int | None = None,
-             jobs: int | None = None) -> "Budgets":
+             jobs: int | None = None, tsfuse_model: dict[str, Any] | None = None,
+             tsfuse_train: dict[str, Any] | None = None) -> "Budgets":
+        """The run's budgets; ``tsfuse_model`` / ``tsfuse_train``: ModelConfig / training overrides of tsfuse."""
         train: dict[str, Any] = {"seed": seed, "progress_bar": False, "logger": "none"}
         if quick:
             b = cls(seed=seed, quick=True, preset=preset or "light",
@@ -63,6 +65,8 @@ class Budgets:
                     neural={"seed": seed}, lightgbm={"seed": seed}, stats_jobs=2 if jobs is None else jobs)
         if max_epochs is not None:
             b.tsfuse_train["max_epochs"] = max_epochs
+        b.tsfuse_model.update(tsfuse_model or {})
+        b.tsfuse_train.update(tsfuse_train or {})
         return b
 
     def to_dict(self) -> dict[str, Any]:

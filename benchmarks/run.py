@@ -23,6 +23,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -75,6 +76,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                                     f"(default: all; {QUICK_PROJECTS} with --quick)")
     p.add_argument("--preset", help="tsfuse preset (default balanced; light with --quick)")
     p.add_argument("--max-epochs", type=int, help="tsfuse max_epochs override")
+    p.add_argument("--tsfuse-model", type=json.loads, default={}, metavar="JSON",
+                   help='tsfuse ModelConfig overrides, e.g. \'{"class_loss_shapes_values": false}\'')
+    p.add_argument("--tsfuse-train", type=json.loads, default={}, metavar="JSON",
+                   help='tsfuse training overrides (flat names), e.g. \'{"lr": 1e-3}\'')
     p.add_argument("--jobs", type=int, help="statsforecast processes (default 2; 1 with --quick)")
     p.add_argument("--name", help="output file stem (default <corpus>-<mode>; <corpus>-cross-project-dirs with "
                                   "--train-dir/--eval-dir)")
@@ -152,7 +157,7 @@ def run(args, argv: list[str]) -> dict:
                              "scored project")
     load_s = time.perf_counter() - t_load
     budgets = Budgets.make(seed=args.seed, quick=args.quick, preset=args.preset, max_epochs=args.max_epochs,
-                           jobs=args.jobs)
+                           jobs=args.jobs, tsfuse_model=args.tsfuse_model, tsfuse_train=args.tsfuse_train)
     encoder = text_encoder_for(budgets) if any(m.startswith("tsfuse") for m in methods) else None
     has_text = any(test.texts.get(u, "").strip() for u in test.panel[ID].unique())
     ablate = "tsfuse" in methods and encoder is not None and has_text and not args.no_ablation

@@ -144,6 +144,13 @@ def unsorted_is_sorted(ctx: Ctx):
     return run
 
 
+def month_ends_are_month_starts(ctx: Ctx):
+    def run():
+        ends = monthly(12).assign(ds=pd.date_range("2020-01-31", periods=12, freq="ME"), unique_id="a/b")
+        pd.testing.assert_series_equal(tsfuse.validate_panel(ends)["ds"], monthly(12)["ds"])
+    return run
+
+
 def future_months() -> pd.DataFrame:
     current = pd.Timestamp.now(tz="UTC").tz_localize(None).to_period("M").to_timestamp()
     return monthly(12, start=str((current - pd.DateOffset(months=8)).date()))
@@ -239,6 +246,9 @@ CASES: dict[str, Callable[[Ctx], Callable[[], object]]] = {
     "F23": lambda ctx: fit(ctx, with_value("y", 3, 1e300)),
     "F24": lambda ctx: fit(ctx, with_value("stars", 3, np.nan)),
     "F25": lambda ctx: fit(ctx, with_value("stars", 3, -2)),
+    "F26": lambda ctx: fit(ctx, monthly().assign(y=np.arange(24) % 2 == 0)),
+    "F27": lambda ctx: fit(ctx, with_value("y", 3, "5")),
+    "F28": month_ends_are_month_starts,
     "T01": lambda ctx: fit(ctx, monthly(), ""),
     "T02": lambda ctx: fit(ctx, monthly(), "word " * 6_000),
     "T03": lambda ctx: fit(ctx, monthly(), "abc\x00def"),

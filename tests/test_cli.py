@@ -53,3 +53,12 @@ def test_fit_with_bad_csv_gives_clear_error(tmp_path, pretrained_dir, capsys):
     pd.DataFrame({"month": ["2020-01-01"], "y": [1]}).to_csv(csv, index=False)
     assert main(["fit", "--csv", str(csv), "--pretrained", str(pretrained_dir)]) == 2
     assert "missing column(s) ['ds']" in capsys.readouterr().err
+
+
+def test_version_flag_prints_the_package_version(capsys):
+    from tsfuse import __version__
+    from tsfuse.app.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"tsfuse {__version__}"

@@ -8,7 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from tsfuse.data.schema import ID, CheckedPanel, covariate_columns, validate_panel
+from tsfuse.data.schema import ID, MISSING_SUFFIX, CheckedPanel, covariate_columns, validate_panel
+from tsfuse.data.sources.commits import COVARIATES as GIT_COVARIATES
+from tsfuse.data.sources.opendigger import COVARIATES as OPENDIGGER_COVARIATES
 from tsfuse.data.tasks import TaskSpec, get_task
 from tsfuse.errors import PanelError
 from tsfuse.estimator import Forecaster
@@ -18,6 +20,40 @@ from tsfuse.text.clean import prepare_readme
 log = logging.getLogger(__name__)
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 SHIPPED = ("oss-activity", "opendigger")
+# the covariates each shipped model was trained with: they say which source a panel came from
+SOURCE_COVARIATES = {
+    "oss-activity": frozenset(GIT_COVARIATES),
+    "opendigger": frozenset(OPENDIGGER_COVARIATES) | {c + MISSING_SUFFIX for c in OPENDIGGER_COVARIATES},
+}
+
+
+def shipped_model_for(panel: pd.DataFrame, pretrained: str | Path | None = "auto") -> str | Path | None:
+    """The shipped model that matches ``panel``'s covariates (``pretrained="auto"``), or ``pretrained``
+    itself after checking that a shipped one fits the panel.
+
+    A panel with OpenDigger's metrics (``from_opendigger``, or a CSV of them) gets ``opendigger``;
+    one with git's (``from_git``) or with ``y`` alone gets ``oss-activity`` (commits).
+
+    Raises:
+        PanelError: covariates of both sources, or a shipped model of the other source.
+    """
+    columns = set(covariate_columns(panel))
+    found = [name for name, known in SOURCE_COVARIATES.items() if columns & known]
+    if len(found) > 1:
+        raise PanelError(f"the panel mixes git covariates {sorted(columns & SOURCE_COVARIATES['oss-activity'])} and "
+                         f"OpenDigger ones {sorted(columns & SOURCE_COVARIATES['opendigger'])}; keep one source's")
+    source = found[0] if found else None
+    if pretrained == "auto":
+        if source is None:
+            log.info("the panel has y alone: it is read as monthly commits (the oss-activity model); pass "
+                     "pretrained='opendigger' for OpenDigger activity")
+        return source or "oss-activity"
+    if pretrained in SHIPPED and source is not None and pretrained != source:
+        what = {"oss-activity": "monthly commits from git", "opendigger": "OpenDigger activity"}
+        raise PanelError(f"the panel's covariates {sorted(columns & SOURCE_COVARIATES[source])} are {what[source]}, "
+                         f"but the {pretrained!r} model forecasts {what[pretrained]}: use pretrained={source!r} "
+                         "(or 'auto')")
+    return pretrained
 
 
 def pretrained_path(name: str) -> Path:
@@ -82,7 +118,7 @@ def _one_project(project_df: pd.DataFrame, unique_id: str | None) -> pd.DataFram
 
 
 def fit(project_df: pd.DataFrame, readme_text: str | bytes | None = "", *,
-        pretrained: str | Path | None = "oss-activity",
+        pretrained: str | Path | None = "auto",
         unique_id: str | None = None, task: str | TaskSpec | None = None, finetune: bool = True,
         **kwargs: Any) -> Forecaster:
     """A :class:`Forecaster` for one project, by default fine-tuned from the shipped model.
@@ -92,8 +128,9 @@ def fit(project_df: pd.DataFrame, readme_text: str | bytes | None = "", *,
             (``unique_id`` optional).
         readme_text: its README ('' or None: no README; bytes must be UTF-8), checked by
             :func:`tsfuse.text.clean.prepare_readme`.
-        pretrained: ``'oss-activity'`` (commit counts), ``'opendigger'`` (OpenDigger activity), a
-            model folder, or None to train on the project alone.
+        pretrained: ``'auto'`` (the shipped model matching the panel's covariates, see
+            :func:`shipped_model_for`), ``'oss-activity'`` (commit counts), ``'opendigger'``
+            (OpenDigger activity), a model folder, or None to train on the project alone.
         unique_id: the project's name (default: its ``unique_id`` column, else ``"project"``).
         task: the corpus rules when training alone (default ``'oss-activity'``).
         finetune: False uses the pretrained model as is.
@@ -115,6 +152,7 @@ def fit(project_df: pd.DataFrame, readme_text: str | bytes | None = "", *,
         model = Forecaster.pretrain(panel, texts, spec, **kwargs)
         model.panel = panel
         return model
+    pretrained = shipped_model_for(panel, pretrained)
     base = Forecaster.load(pretrained_path(str(pretrained)))
     unknown = [c for c in covariate_columns(panel) if c not in base.model_config.covariates]
     if unknown:

@@ -60,6 +60,10 @@ class ModelConfig(DictConfig):
     # the classes the value forecast implies under these rules and learn a correction.
     trend_tau: float = 0.2
     level_edges: tuple[float, ...] = (1.0, 10.0, 50.0, 200.0)
+    # True (tsfuse 0.1): the trend / level losses also train the value head through the classes its
+    # first 3 months imply, which widened p10-p90 there (not in months 4-6). False: only the value
+    # loss shapes the quantiles; the class heads read them detached.
+    class_loss_shapes_values: bool = True
 
     def __post_init__(self) -> None:
         if self.context_length < 12:

@@ -185,7 +185,7 @@ def test_opendigger_folders(tmp_path):
     summary = build_bulk(listing, out, kind="opendigger", snapshot="2022-04-10", progress=False)
     assert (summary.built, summary.failed) == (2, 1)
     panel, texts = load_built(out)
-    expected = from_opendigger(tmp_path / "od" / "o1" / "r1", end="2022-03")
+    expected = from_opendigger(tmp_path / "od" / "o1" / "r1", end="2022-03")[0]
     pd.testing.assert_frame_equal(panel[panel.unique_id == "o1/r1"].reset_index(drop=True), expected,
                                   check_dtype=False)
     assert panel.groupby("unique_id").ds.max().dt.strftime("%Y-%m").tolist() == ["2022-03", "2022-03"]

@@ -2,6 +2,8 @@
 
 import json
 
+import pandas as pd
+
 import pytest
 
 from tsfuse.data.sources.opendigger import COVARIATES, from_opendigger, from_opendigger_tree
@@ -30,7 +32,8 @@ def test_series_rules(tmp_path):
         "stars": {"2022-10": 1000, "2022-11": 3, "2023-03": 4},  # 2022-10 is before the series start
         "openrank": {"2022-12": 1.25},
     })
-    panel = from_opendigger(folder)
+    panel, readme = from_opendigger(folder)
+    assert readme == ""  # an export has no README
     assert set(panel["unique_id"]) == {"own/repo"}
     assert by_month(panel, "y") == {"2022-11": 5.5, "2022-12": 0, "2023-01": 7, "2023-02": 0, "2023-03": 0}
     assert by_month(panel, "stars") == {"2022-11": 3, "2022-12": 0, "2023-01": 0, "2023-02": 0, "2023-03": 4}
@@ -47,10 +50,10 @@ def test_series_rules(tmp_path):
 
 def test_end_month(tmp_path):
     no_meta = project(tmp_path, "a/no-meta", {"activity": {"2020-01": 1, "2020-03": 2}}, updated=None)
-    assert by_month(from_opendigger(no_meta), "y") == {"2020-01": 1, "2020-02": 0, "2020-03": 2}
-    assert from_opendigger(no_meta, end="2020-05")["ds"].max().strftime("%Y-%m") == "2020-05"
+    assert by_month(from_opendigger(no_meta)[0], "y") == {"2020-01": 1, "2020-02": 0, "2020-03": 2}
+    assert from_opendigger(no_meta, end="2020-05")[0]["ds"].max().strftime("%Y-%m") == "2020-05"
     late = project(tmp_path, "a/late", {"activity": {"2023-03": 1, "2023-04": 8}})
-    assert by_month(from_opendigger(late, unique_id="x/y"), "y") == {"2023-03": 1}  # April is incomplete
+    assert by_month(from_opendigger(late, unique_id="x/y")[0], "y") == {"2023-03": 1}  # April is incomplete
 
 
 def test_tree_reader_accepts_tree_or_parent(tmp_path):
@@ -81,3 +84,19 @@ def test_errors(tmp_path):
     (bad / "activity.json").write_text("{}")
     with pytest.raises(PanelError, match="no monthly key"):
         from_opendigger(bad)
+
+
+def test_an_opendigger_panel_is_forecast_by_the_opendigger_model(tmp_path, capsys):
+    import tsfuse
+    from tsfuse.app.cli import main
+
+    folder = tmp_path / "owner" / "repo"
+    folder.mkdir(parents=True)
+    months = pd.period_range("2020-01", periods=36, freq="M").strftime("%Y-%m")
+    (folder / "activity.json").write_text(json.dumps({m: 100.0 + i for i, m in enumerate(months)}))
+    (folder / "openrank.json").write_text(json.dumps({m: 5.0 for m in months}))
+    model = tsfuse.fit(*from_opendigger(folder), finetune=False)
+    assert model.task.name == "opendigger"
+    assert main(["fit", "--opendigger", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "owner/repo" in out and "p50" in out

@@ -59,3 +59,23 @@ def test_each_bad_input_has_its_own_message(bad, message):
 
 def test_negative_values_allowed_on_request():
     assert validate_panel(with_value("y", 2, -1), allow_negative=True)["y"].min() == -1
+
+
+def test_the_hint_for_daily_data_is_a_one_liner_that_works():
+    days = pd.date_range("2020-01-01", "2020-06-30", freq="D")
+    df = pd.DataFrame({"unique_id": "a/b", "ds": days, "y": 1.0})
+    with pytest.raises(PanelError) as caught:
+        validate_panel(df)
+    hint = str(caught.value).split("e.g. ", 1)[1]
+    df = eval(hint.split("df = ", 1)[1], {"df": df, "pd": pd})  # the hint's right-hand side, as printed
+    panel = validate_panel(df)
+    assert panel["y"].tolist() == [31.0, 29.0, 31.0, 30.0, 31.0, 30.0]
+
+
+def test_booleans_and_numeric_text_are_refused_not_converted():
+    df = pd.DataFrame({"unique_id": "a/b", "ds": pd.date_range("2020-01-01", periods=3, freq="MS"),
+                       "y": [True, False, True]})
+    with pytest.raises(PanelError, match=r"holds booleans .*\.astype\(int\)"):
+        validate_panel(df)
+    with pytest.raises(PanelError, match=r"row 1 has True \(a boolean\)"):
+        validate_panel(df.assign(y=pd.Series([1.0, True, 2.0], dtype=object)))

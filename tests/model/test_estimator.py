@@ -194,3 +194,22 @@ def test_texts_given_to_predict_go_through_the_readme_checks(global_model, panel
     with pytest.raises(TypeError, match="texts must be a dict"):
         global_model.predict(one, texts=["a README"])
     _check_forecast(global_model.predict(one, texts={"org/project-1": "# A project\n\nDoes things."}), 1)
+
+
+def test_the_shipped_model_is_chosen_by_the_panels_source_and_a_mismatch_is_refused():
+    from tsfuse.api import shipped_model_for
+    from tsfuse.errors import PanelError
+
+    months = pd.date_range("2021-01-01", periods=30, freq="MS")
+    base = pd.DataFrame({"unique_id": "a/b", "ds": months, "y": 5.0})
+    opendigger = base.assign(openrank=1.0, stars=3.0, stars_missing=0.0)
+    git = base.assign(authors=2.0, churn=10.0)
+    assert shipped_model_for(opendigger) == "opendigger"
+    assert shipped_model_for(git) == "oss-activity"
+    assert shipped_model_for(base) == "oss-activity"  # y alone: commits, said in a log line
+    with pytest.raises(PanelError, match="are OpenDigger activity, but the 'oss-activity' model forecasts monthly "
+                                         "commits from git: use pretrained='opendigger'"):
+        shipped_model_for(opendigger, "oss-activity")
+    with pytest.raises(PanelError, match="mixes git covariates"):
+        shipped_model_for(git.assign(openrank=1.0))
+    assert shipped_model_for(opendigger, "my/model/folder") == "my/model/folder"  # a user's model: their call

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tsfuse._version import __version__
 from tsfuse.data.corpus import EMBEDDED_ROOT
 from tsfuse.data.schema import DS, ID, PanelError, Y
 from tsfuse.nn.towers import tower_names
@@ -108,12 +109,15 @@ def cmd_pretrain(args) -> None:
 
 
 def _project_input(args):
-    """(panel, readme, task name) from --project/--corpus, --git or --csv."""
+    """(panel, readme) from --project/--corpus, --git, --opendigger or --csv."""
     if args.git:
         from tsfuse.data.sources.git import from_git
 
-        panel, readme = from_git(args.git, until=args.until, unique_id=args.unique_id)
-        return panel, readme
+        return from_git(args.git, until=args.until, unique_id=args.unique_id)
+    if args.opendigger:
+        from tsfuse.data.sources.opendigger import from_opendigger
+
+        return from_opendigger(args.opendigger, unique_id=args.unique_id)
     if args.csv:
         from tsfuse.text.clean import prepare_readme
 
@@ -149,7 +153,7 @@ def cmd_predict(args) -> None:
     from tsfuse.api import load
 
     model = load(args.model)
-    if args.git or args.csv or args.project:
+    if args.git or args.csv or args.project or args.opendigger:
         panel, readme = _project_input(args)
         if ID not in panel.columns:
             panel.insert(0, ID, "project")
@@ -164,14 +168,15 @@ def cmd_predict(args) -> None:
 def cmd_report(args) -> None:
     from tsfuse.app.report import write_report
 
-    if args.name and (args.project or args.git or args.csv):
+    if args.name and (args.project or args.git or args.csv or args.opendigger):
         raise ValueError(f"give the project once: OWNER/NAME ({args.name}) or --project, --git or --csv")
     args.project = args.project or args.name
-    if not (args.project or args.git or args.csv):
+    if not (args.project or args.git or args.csv or args.opendigger):
         raise ValueError("which project? give OWNER/NAME, --git PATH or --csv FILE")
     panel, readme = _project_input(args)
     source = (f"{args.project} from the embedded {args.corpus} corpus" if args.project
-              else f"git repository {args.git}" if args.git else f"CSV file {args.csv}")
+              else f"git repository {args.git}" if args.git
+              else f"OpenDigger folder {args.opendigger}" if args.opendigger else f"CSV file {args.csv}")
     page = write_report(panel, readme, args.out, pretrained=args.pretrained, holdout_months=args.holdout,
                         source=source, corpus=args.corpus if args.project else None)
     print(f"report: {page}")
@@ -181,6 +186,7 @@ def _add_project_args(p: argparse.ArgumentParser, required: bool, plot: bool = T
     src = p.add_mutually_exclusive_group(required=required)
     src.add_argument("--project", help="OWNER/NAME of a project in the embedded corpus")
     src.add_argument("--git", help="path to a local git repository")
+    src.add_argument("--opendigger", metavar="FOLDER", help="an OpenDigger project folder (<owner>/<repo>/ of metric JSONs)")
     src.add_argument("--csv", help="CSV with columns ds, y (+ covariates)")
     p.add_argument("--until", metavar="YYYY-MM", help="with --git: the last month of the series (default: the "
                    "last complete month before the clone's last update)")
@@ -195,6 +201,7 @@ def _add_project_args(p: argparse.ArgumentParser, required: bool, plot: bool = T
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tsfuse", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument("--version", action="version", version=f"tsfuse {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="build, show and check the embedded corpora").add_subparsers(
@@ -283,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--readme goes with --csv (a git repository or corpus project brings its own README)")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     if getattr(args, "command", None) in ("fit", "report") and args.pretrained is None:
-        args.pretrained = args.corpus if not (args.git or args.csv) else "oss-activity"
+        args.pretrained = args.corpus if args.project else "auto"
     try:
         args.func(args)
     except (PanelError, OSError, ValueError) as exc:

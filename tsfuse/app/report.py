@@ -222,7 +222,7 @@ def render_html(model: Forecaster, forecast: pd.DataFrame, check: HoldoutCheck, 
 
 
 def write_report(history: pd.DataFrame, readme: str, out_dir: str | Path, *,
-                 pretrained: str | Path = "oss-activity", holdout_months: int = DEFAULT_HOLDOUT,
+                 pretrained: str | Path = "auto", holdout_months: int = DEFAULT_HOLDOUT,
                  source: str = "", corpus: str | None = None) -> Path:
     """Fit the project, run the holdout check, write ``out_dir/index.html`` and its PNGs; return the page path.
 
@@ -230,10 +230,11 @@ def write_report(history: pd.DataFrame, readme: str, out_dir: str | Path, *,
     ``corpus`` names the embedded corpus it comes from (None for a git repository or a CSV), so the
     page can say whether the pretrained model saw its holdout months.
     """
-    from tsfuse.api import fit
+    from tsfuse.api import fit, shipped_model_for
     from tsfuse.app.plots import confusion_matrices, fan_chart, training_curves
 
     base = fit(history, readme, pretrained=pretrained, finetune=False)  # validates; fails fast on a short history
+    pretrained = shipped_model_for(base.panel, pretrained)  # "auto" -> the model it picked, named on the page
     _, origins = holdout_origins(base.panel, base.task, holdout_months)
     model = fit(base.panel, readme, pretrained=pretrained)
     check = holdout_check(model.panel, readme, pretrained, origins)

@@ -13,11 +13,14 @@ other break of the contract is a :class:`~tsfuse.errors.PanelError` (cases in ``
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
 from tsfuse.errors import PanelError
 
+log = logging.getLogger(__name__)
 ID, DS, Y = "unique_id", "ds", "y"
 REQUIRED_COLUMNS = (ID, DS, Y)
 MAX_VALUE = 1e15  # larger values are a unit mistake (and forecasts beyond ~1e38 overflow float32)
@@ -80,11 +83,13 @@ def validate_panel(panel: pd.DataFrame, *, allow_negative: bool = False) -> Chec
         _fail(f"column 'ds' is missing (NaT) at row {row}; every row needs its month")
     if getattr(ds.dt, "tz", None) is not None:
         ds = ds.dt.tz_convert("UTC").dt.tz_localize(None)
+    ds = _month_ends_to_starts(ds)
     not_month_start = ~ds.dt.is_month_start | (ds.dt.normalize() != ds)
     if not_month_start.any():
         row = int(np.flatnonzero(not_month_start.to_numpy())[0])
         _fail(f"column 'ds' must hold month starts (monthly data); row {row} has {ds.iloc[row]}. "
-              "Aggregate to months first, e.g. df['ds'] = df['ds'].dt.to_period('M').dt.to_timestamp().")
+              "Sum to months first, e.g. df = df.groupby(['unique_id', df['ds'].dt.to_period('M')"
+              ".dt.to_timestamp()]).sum(numeric_only=True).reset_index()")
     _check_not_future(ds)
     df[DS] = ds
     for col in [Y, *covariate_columns(df)]:
@@ -97,6 +102,17 @@ def validate_panel(panel: pd.DataFrame, *, allow_negative: bool = False) -> Chec
     df = df.sort_values([ID, DS], kind="stable").reset_index(drop=True)
     _check_no_gaps(df)
     return CheckedPanel(df)
+
+
+def _month_ends_to_starts(ds: pd.Series) -> pd.Series:
+    """Month-end dates (what ``df.resample("ME")`` gives) as the starts of their months, with a log
+    line; any other date is left for the month-start check."""
+    end = ds.dt.is_month_end & (ds.dt.normalize() == ds) & ~ds.dt.is_month_start
+    if not end.any():
+        return ds
+    log.info("column 'ds': %d month-end date(s) (as df.resample('ME') gives) read as the start of their month",
+             int(end.sum()))
+    return ds.where(~end, ds.dt.to_period("M").dt.to_timestamp())
 
 
 def _parse_dates(col: pd.Series) -> pd.Series:
@@ -130,6 +146,7 @@ def _check_numeric(df: pd.DataFrame, col: str, *, allow_negative: bool) -> None:
     kind = getattr(df[col].dtype, "kind", "O")
     if kind in "mMc":
         _fail(f"column {col!r} must hold real numbers, got dtype {df[col].dtype}; convert it to float")
+    _check_no_text_or_booleans(df, col, kind)
     values = pd.to_numeric(df[col], errors="coerce")
     bad = values.isna() & df[col].notna()
     if bad.any():
@@ -152,6 +169,23 @@ def _check_numeric(df: pd.DataFrame, col: str, *, allow_negative: bool) -> None:
         _fail(f"column {col!r} has a negative value {arr[row]} at row {row} (project {df[ID].iloc[row]!r}); "
               "activity counts cannot be negative")
     df[col] = arr
+
+
+def _check_no_text_or_booleans(df: pd.DataFrame, col: str, kind: str) -> None:
+    """Booleans and text are not counts: refused, even where they would parse (True as 1, "5" as 5)."""
+    values = df[col]
+    if kind == "b":
+        _fail(f"column {col!r} holds booleans (dtype bool); tsfuse forecasts counts. If True means one event, "
+              f"convert it explicitly: df[{col!r}] = df[{col!r}].astype(int)")
+    if kind != "O":
+        return
+    odd = values.map(lambda v: isinstance(v, (str, bytes, bool, np.bool_))).to_numpy()
+    if odd.any():
+        row = int(np.flatnonzero(odd)[0])
+        value = values.iloc[row]
+        what = "a boolean" if isinstance(value, (bool, np.bool_)) else "text"
+        _fail(f"column {col!r} must be numeric; row {row} has {value!r} ({what}). Convert the column first, "
+              f"e.g. df[{col!r}] = pd.to_numeric(df[{col!r}]) (which names any value that is not a number)")
 
 
 def _check_no_gaps(df: pd.DataFrame) -> None:

@@ -64,8 +64,10 @@ class TwoTowerNet(nn.Module):
         """``quantiles`` [B, H, Q], ``trend`` [B, 3] and ``level`` [B, 5] logits."""
         z = self.forward_features(batch)
         quantiles = self.heads["value"](z)  # [B, H, Q], normalised log space
-        zv = torch.cat([z, value_summary(quantiles, batch)], dim=-1)
-        trend_prior, level_prior = self.heads["implied"](quantiles, batch)
+        # what the class heads read of the value forecast; detached, the class losses cannot reshape the band
+        seen = quantiles if self.config.class_loss_shapes_values else quantiles.detach()
+        zv = torch.cat([z, value_summary(seen, batch)], dim=-1)
+        trend_prior, level_prior = self.heads["implied"](seen, batch)
         return {"quantiles": quantiles,
                 "trend": trend_prior + self.heads["trend"](zv),
                 "level": level_prior + self.heads["level"](zv)}

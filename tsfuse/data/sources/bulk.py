@@ -189,7 +189,7 @@ def _read_opendigger(source: str, snapshot: str | None) -> pd.DataFrame:
         raise PanelError(f"{path} is a git repository, but this build holds OpenDigger folders; "
                          "build git repositories into another --out with --kind git")
     end = None if snapshot is None else (pd.Timestamp(snapshot).tz_convert(None).to_period("M") - 1).to_timestamp()
-    return from_opendigger(path, end=end)
+    return from_opendigger(path, end=end)[0]
 
 
 def _git_facts(history: GitHistory) -> dict:

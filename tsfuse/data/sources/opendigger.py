@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from tsfuse.data.schema import DS, ID, MISSING_SUFFIX, Y, PanelError
+from tsfuse.text.clean import prepare_readme
 
 TARGET = "activity"
 COVARIATES = (
@@ -37,13 +38,23 @@ _MONTH_KEY = re.compile(r"\d{4}-\d{2}")
 
 
 def from_opendigger(folder: str | Path, *, unique_id: str | None = None,
-                    end: str | pd.Timestamp | None = None) -> pd.DataFrame:
-    """Panel of one project folder (``.../<owner>/<repo>/`` with metric JSONs).
+                    end: str | pd.Timestamp | None = None) -> tuple[pd.DataFrame, str]:
+    """Panel and README of one project folder (``.../<owner>/<repo>/`` with metric JSONs), the same
+    shape as :func:`tsfuse.data.sources.git.from_git`'s.
 
-    ``unique_id`` defaults to ``<owner>/<repo>`` from the two last path parts; ``end`` (a month)
-    defaults to the last complete month of the export (see the module docstring).
+    Args:
+        folder: the project folder.
+        unique_id: default ``<owner>/<repo>`` from the two last path parts.
+        end: the last month; default the last complete month of the export (module docstring).
+
+    Returns:
+        ``(panel, readme)``: an OpenDigger export has no README, so ``readme`` is "" (no README)
+        unless the folder holds a ``README.md`` of the project.
     """
-    folder = Path(folder)
+    return _panel(Path(folder), unique_id, end), _readme(Path(folder))
+
+
+def _panel(folder: Path, unique_id: str | None, end: str | pd.Timestamp | None) -> pd.DataFrame:
     if not folder.is_dir():
         raise PanelError(f"OpenDigger project folder {folder} does not exist")
     activity = _read_metric(folder, TARGET)
@@ -73,7 +84,12 @@ def from_opendigger_tree(root: str | Path, *, end: str | pd.Timestamp | None = N
     """Panel of every project under ``root`` = ``top_300_metrics/`` (``<owner>/<repo>/*.json``)
     or the folder containing it. Projects are sorted by ``owner/repo``."""
     folders = project_folders(root)
-    return pd.concat([from_opendigger(f, end=end) for f in folders], ignore_index=True)
+    return pd.concat([_panel(f, None, end) for f in folders], ignore_index=True)
+
+
+def _readme(folder: Path) -> str:
+    path = folder / "README.md"
+    return prepare_readme(path.read_bytes(), str(path)) if path.is_file() else ""
 
 
 def project_folders(root: str | Path) -> list[Path]:
