@@ -109,8 +109,9 @@ def _one_project(project_df: pd.DataFrame, unique_id: str | None) -> pd.DataFram
     df = validate_panel(df)
     ids = df[ID].unique()
     if len(ids) != 1:
-        raise PanelError(f"fit takes one project, got {len(ids)} ({list(ids[:3])}...); "
-                         "use tsfuse.pretrain for many projects")
+        raise PanelError(f"fit takes one project, got {len(ids)} ({list(ids[:3])}...); to forecast each of them "
+                         "use tsfuse.forecast(panel) or `tsfuse forecast --csv FILE` (tsfuse.pretrain trains one "
+                         "global model on many)")
     if len(df) < COLD_START_MONTHS:
         raise PanelError(f"project {ids[0]!r} has {len(df)} month(s) of history; a forecast needs at least "
                          f"{COLD_START_MONTHS} consecutive months (ds, y)")

@@ -133,6 +133,9 @@ class TrainConfig(DictConfig):
     stride: int = 1  # take every stride-th origin as a training window
     refit: bool = True  # after early stopping, retrain on all windows (validation ones too) for the best epoch count
     loss_weights: tuple[float, float, float] = (1.0, 0.3, 0.3)  # value, trend, level
+    # share of the value loss on MASE's scale (pinball of counts / the window's mean absolute change),
+    # the rest on normalised log1p values (0: all on the log scale, tsfuse 0.1's loss)
+    value_loss_mase_weight: float = 0.0
     class_weights: Literal["balanced", "sqrt", "none"] = "balanced"
     label_smoothing: float = 0.05
     seed: int = 0

@@ -1,16 +1,14 @@
 """The user-facing :class:`Forecaster`: pretrain, fine-tune, predict, backtest, embed, save, load.
 
 It checks what users hand in once (panels, README texts) and delegates: training to
-:mod:`tsfuse.train.recipes`, forecasts to :mod:`tsfuse.inference`, files to :mod:`tsfuse.io.persistence`.
+:mod:`tsfuse.train.recipes`, forecasts to :mod:`tsfuse.inference`, files to :mod:`tsfuse.model_folder`.
 """
 
 from __future__ import annotations
 
 import copy
-import io
-import json
 import warnings
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +23,8 @@ from tsfuse.data.schema import DS, ID, covariate_columns, ensure_checked
 from tsfuse.data.tasks import TaskSpec
 from tsfuse.data.windows import WindowSet
 from tsfuse.errors import ModelFileError
-from tsfuse.io.persistence import load_model, save_model
+from tsfuse.io.persistence import load_model
+from tsfuse.model_folder import FolderContents, read_folder, write_folder
 from tsfuse.text.clean import prepare_texts
 from tsfuse.train import recipes
 from tsfuse.train.inputs import InputBuilder
@@ -34,7 +33,16 @@ from tsfuse.train.module import TsfuseModule
 if TYPE_CHECKING:
     from tsfuse.text.encoder import TextEncoder
 
-PANEL_FILE, TEXTS_FILE = "history.csv", "texts.json"  # file names of format 1 and 2, kept
+
+
+MAX_HORIZON = 12
+
+
+def _task_with_horizon(task: TaskSpec, horizon: int) -> TaskSpec:
+    """``task`` forecasting ``horizon`` months (3..12: the classes are defined on the first 3)."""
+    if not isinstance(horizon, int) or not 3 <= horizon <= MAX_HORIZON:
+        raise ValueError(f"horizon must be an integer from 3 to {MAX_HORIZON} months, got {horizon!r}")
+    return task if horizon == task.horizon else replace(task, horizon=horizon)
 
 
 class Forecaster:
@@ -95,13 +103,16 @@ class Forecaster:
             task: the corpus rules.
             preset: ``light``, ``balanced`` or ``high`` (:data:`tsfuse.config.PRESETS`).
             before: the cut-off: every training target lies before it (default: all months).
-            model: :class:`~tsfuse.config.ModelConfig` fields to override (covariates default to the panel's).
+            model: :class:`~tsfuse.config.ModelConfig` fields to override (covariates default to the panel's;
+                ``horizon`` 3..12 months, default the task's 6; ``quantiles``, an odd number of levels
+                around 0.5, default 0.1 / 0.5 / 0.9).
             train: training settings to override, flat (``max_epochs``, ``lr``, ``ssl_epochs``, ...; see
                 :func:`~tsfuse.config.resolve_settings`); run settings are accepted here too.
             run: :class:`~tsfuse.config.RunConfig` fields (devices, precision, log_dir, resume, ...).
             text_encoder: a loaded encoder to use instead of loading ``model["text_model"]`` by name.
         """
         panel, texts = ensure_checked(panel), prepare_texts(texts)
+        task = _task_with_horizon(task, (model or {}).get("horizon", task.horizon))
         chosen = get_preset(preset, **(model or {}))
         train_cfg, run_cfg = resolve_settings(chosen.train, RunConfig(), {**(train or {}), **(run or {})})
         model_cfg = chosen.model
@@ -173,6 +184,29 @@ class Forecaster:
         windows = self.inputs.windows(ensure_checked(panel), list(origins), min_history=min_history)
         return windows, self.predict_windows(windows, texts)
 
+    def cross_validation(self, panel: pd.DataFrame | None = None, *, origins: list | None = None,
+                         n_windows: int | None = None,
+                         step_size: int = 1, texts: dict[str, str] | None = None) -> pd.DataFrame:
+        """Backtest as a long frame ``unique_id, ds, cutoff, y, p10, p50, p90, trend..., level...,
+        trend_true, level_true`` (the forecasts of :meth:`backtest`; inputs from months before each origin).
+
+        Args:
+            panel: default: the history this forecaster was fitted on.
+            origins: forecast origins (first forecast months); or ``n_windows``.
+            n_windows: the latest ``n_windows`` origins, ``step_size`` months apart, whose whole
+                horizon lies inside the panel.
+            step_size: months between the origins of ``n_windows``.
+            texts: README text per project.
+        """
+        panel = self._panel_or_fitted(panel)
+        if (origins is None) == (n_windows is None):
+            raise ValueError("give origins=[...] or n_windows=N (one of them)")
+        if origins is None:
+            last = panel[DS].max() - pd.DateOffset(months=self.task.horizon - 1)
+            origins = [last - pd.DateOffset(months=step_size * k) for k in range(n_windows)][::-1]
+        windows, out = self.backtest(panel, origins, texts)
+        return inference.backtest_table(windows, out, self.model_config.quantiles, self.task)
+
     def predict(self, panel: pd.DataFrame | None = None, texts: dict[str, str] | None = None,
                 origin: str | pd.Timestamp | None = None) -> pd.DataFrame:
         """Forecast table: one row per project and future month (``unique_id, ds``, p10/p50/p90, trend
@@ -185,7 +219,8 @@ class Forecaster:
                 months before it).
         """
         windows = inference.origin_windows(self.inputs, self._panel_or_fitted(panel), origin)
-        return pd.concat([inference.forecast_table(w, self.predict_windows(w, texts), self.model_config.quantiles)
+        return pd.concat([inference.forecast_table(w, self.predict_windows(w, texts), self.model_config.quantiles,
+                                                   self.task)
                           for w in windows], ignore_index=True)
 
     def embed(self, panel: pd.DataFrame | None = None, texts: dict[str, str] | None = None) -> pd.DataFrame:
@@ -205,50 +240,27 @@ class Forecaster:
 
     def parameter_counts(self) -> dict[str, int]:
         """Trainable and frozen parameter counts (the frozen text encoder included once loaded)."""
-        trainable = sum(p.numel() for p in self.module.net.parameters())
-        frozen = sum(p.numel() for p in self._encoder.model.parameters()) if self._encoder is not None else 0
-        return {"trainable": trainable, "frozen_text_encoder": frozen, "total": trainable + frozen}
+        return inference.parameter_counts(self.module, self._encoder)
 
     def summary(self) -> str:
         """A short text: towers, sizes, frozen vs trainable parameters."""
-        c, counts = self.model_config, self.parameter_counts()
-        return "\n".join([
-            f"tsfuse Forecaster ({self.task.name}: target {self.task.target}, horizon {self.task.horizon})",
-            f"  text tower (frozen): {c.text_model or 'none'} -> {c.text_dim}-dim, projected to {c.text_proj_size}",
-            f"  temporal tower: {c.temporal}, hidden {c.hidden_size} x {c.num_layers} layers, "
-            f"context {c.context_length} months, covariates: {', '.join(c.covariates) or 'none'}",
-            f"  fusion MLP {c.fusion_size}; heads: value (quantiles {list(c.quantiles)}), trend (3), level (5)",
-            f"  parameters: trainable {counts['trainable']:,} | frozen text encoder "
-            f"{counts['frozen_text_encoder']:,}" + ("" if self._encoder or not c.text_model else " (not loaded yet)")])
+        return inference.summary_text(self.model_config, self.task, self.parameter_counts(),
+                                      encoder_loaded=self._encoder is not None)
 
     def save(self, directory: str | Path) -> Path:
-        """Save as safetensors + JSON (atomic; no pickle). The text encoder is stored by name only;
-        README texts are kept only for the projects of the fitted panel (not the training corpus);
-        the run settings (devices, log folder) are not saved."""
-        kept = {} if self.panel is None else {u: self.texts[u] for u in self.panel[ID].unique() if u in self.texts}
-        extra = {TEXTS_FILE: json.dumps(kept, sort_keys=True).encode()}
-        if self.panel is not None:
-            extra[PANEL_FILE] = self.panel.to_csv(index=False, date_format="%Y-%m-%d").encode()
-        config = {"tsfuse_version": __version__, "model": self.model_config.to_dict(),
-                  "train": self.train_config.to_dict(), "task": asdict(self.task), "info": self.info}
-        return save_model(directory, dict(self.module.state_dict()), config, extra)
+        """Save as safetensors + JSON (atomic; no pickle; :mod:`tsfuse.model_folder`). The text
+        encoder is stored by name only; run settings are not saved."""
+        return write_folder(directory, FolderContents(self.model_config, self.task, self.train_config,
+                                                      dict(self.module.state_dict()), self.panel, self.texts,
+                                                      self.info))
 
     @classmethod
     def load(cls, directory: str | Path) -> "Forecaster":
         """Load a folder written by :meth:`save` (checksums verified, never unpickles; folders saved
         by tsfuse 0.1.0 load too)."""
-        state, config, extra = load_model(directory)
+        c = read_folder(directory)
         try:
-            task = TaskSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in config["task"].items()})
-            panel = None
-            if PANEL_FILE in extra:
-                panel = pd.read_csv(io.BytesIO(extra[PANEL_FILE]), parse_dates=[DS])
-                panel = ensure_checked(panel.assign(**{ID: panel[ID].astype(str)}))
-            return cls(ModelConfig.from_dict(config["model"]), task, TrainConfig.from_dict(config["train"]),
-                       state=state, panel=panel, texts=json.loads(extra.get(TEXTS_FILE, b"{}")),
-                       info=config.get("info", {}))
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # config / weights this tsfuse cannot use
-            raise ModelFileError(
-                f"{directory} was saved by tsfuse {config.get('tsfuse_version', '(unknown)')} and does not fit "
-                f"tsfuse {__version__}: {type(exc).__name__}: {exc}. Re-save it with this tsfuse, or install "
-                "the one that saved it") from None
+            return cls(c.model, c.task, c.train, state=c.state, panel=c.panel, texts=c.texts, info=c.info)
+        except RuntimeError as exc:  # weights that do not fit the architecture in the config
+            raise ModelFileError(f"{directory}: the weights do not fit its config ({exc}); re-save the model "
+                                 f"with tsfuse {__version__}") from None

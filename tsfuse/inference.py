@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from tsfuse.config import ModelConfig
 from tsfuse.data.loaders import make_loader
 from tsfuse.data.schema import DS, ID
-from tsfuse.data.tasks import N_LEVELS, TREND_CLASSES
+from tsfuse.data.tasks import N_LEVELS, TREND_CLASSES, TaskSpec
 from tsfuse.data.windows import WindowSet, forecast_origin
 from tsfuse.errors import PanelError
 from tsfuse.train.inputs import InputBuilder
@@ -90,18 +91,55 @@ def _check_history(panel: pd.DataFrame, windows: WindowSet, origin, task_min_his
                     sorted(set(windows.age[cold].tolist())), task_min_history)
 
 
-def forecast_table(windows: WindowSet, out: dict[str, np.ndarray], quantiles: tuple[float, ...]) -> pd.DataFrame:
+def backtest_table(windows: WindowSet, out: dict[str, np.ndarray], quantiles: tuple[float, ...],
+                   task: TaskSpec) -> pd.DataFrame:
+    """:func:`forecast_table` of backtest windows, neuralforecast's ``cross_validation`` way: plus
+    ``cutoff`` (the last month the forecast saw), the true ``y`` and the true classes
+    (``trend_true``, ``level_true``; -1 where a window's first 3 months are not all observed)."""
+    table = forecast_table(windows, out, quantiles, task)
+    h = out["quantiles"].shape[1]
+    cutoff = (windows.origin.astype("datetime64[M]") - 1).astype("datetime64[ns]")
+    table.insert(2, "cutoff", np.repeat(cutoff, h))
+    table.insert(3, "y", windows.target.reshape(-1))
+    table["trend_true"] = np.repeat(np.where(windows.trend >= 0, np.array(TREND_CLASSES)[windows.trend], None), h)
+    table["level_true"] = np.repeat(windows.level, h)
+    return table
+
+
+def forecast_table(windows: WindowSet, out: dict[str, np.ndarray], quantiles: tuple[float, ...],
+                   task: TaskSpec) -> pd.DataFrame:
     """One row per project and future month: ``unique_id, ds``, ``p10 / p50 / p90``, the trend and
-    level probabilities (they describe the first 3 months) and the most likely classes."""
+    level probabilities (they describe the first 3 months), the most likely classes and the level's
+    label in the target's units (``level_label``, e.g. ``10-<50``)."""
     n, h = out["quantiles"].shape[:2]
     months = windows.origin.astype("datetime64[M]")[:, None] + np.arange(h)[None, :]
     table = pd.DataFrame({ID: np.repeat(windows.unique_id, h), DS: months.ravel().astype("datetime64[ns]")})
     for j, q in enumerate(quantiles):
-        table[f"p{int(round(q * 100))}"] = out["quantiles"][:, :, j].ravel()
+        table[f"p{int(round(q * 100))}"] = out["quantiles"][:, :, j].ravel().astype(np.float64)
     for j, name in enumerate(TREND_CLASSES):
         table[f"trend_{name}"] = np.repeat(out["trend_proba"][:, j], h)
     for j in range(N_LEVELS):
         table[f"level_{j}"] = np.repeat(out["level_proba"][:, j], h)
     table["trend"] = np.repeat(np.array(TREND_CLASSES)[out["trend_proba"].argmax(1)], h)
     table["level"] = np.repeat(out["level_proba"].argmax(1), h)
+    table["level_label"] = [task.level_label(int(k)) for k in table["level"]]
     return table
+
+
+def parameter_counts(module: TsfuseModule, encoder=None) -> dict[str, int]:
+    """Trainable parameters of ``module``'s network and frozen ones of ``encoder`` (0 when not loaded)."""
+    trainable = sum(p.numel() for p in module.net.parameters())
+    frozen = sum(p.numel() for p in encoder.model.parameters()) if encoder is not None else 0
+    return {"trainable": trainable, "frozen_text_encoder": frozen, "total": trainable + frozen}
+
+
+def summary_text(c: ModelConfig, task: TaskSpec, counts: dict[str, int], encoder_loaded: bool) -> str:
+    """A short text: towers, sizes, frozen vs trainable parameters (:meth:`tsfuse.Forecaster.summary`)."""
+    return "\n".join([
+        f"tsfuse Forecaster ({task.name}: target {task.target}, horizon {task.horizon})",
+        f"  text tower (frozen): {c.text_model or 'none'} -> {c.text_dim}-dim, projected to {c.text_proj_size}",
+        f"  temporal tower: {c.temporal}, hidden {c.hidden_size} x {c.num_layers} layers, "
+        f"context {c.context_length} months, covariates: {', '.join(c.covariates) or 'none'}",
+        f"  fusion MLP {c.fusion_size}; heads: value (quantiles {list(c.quantiles)}), trend (3), level (5)",
+        f"  parameters: trainable {counts['trainable']:,} | frozen text encoder "
+        f"{counts['frozen_text_encoder']:,}" + ("" if encoder_loaded or not c.text_model else " (not loaded yet)")])

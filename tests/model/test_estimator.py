@@ -213,3 +213,31 @@ def test_the_shipped_model_is_chosen_by_the_panels_source_and_a_mismatch_is_refu
     with pytest.raises(PanelError, match="mixes git covariates"):
         shipped_model_for(git.assign(openrank=1.0))
     assert shipped_model_for(opendigger, "my/model/folder") == "my/model/folder"  # a user's model: their call
+
+
+def test_cross_validation_is_the_backtest_as_a_long_frame(global_model, panel):
+    cv = global_model.cross_validation(panel, n_windows=2, step_size=3)
+    last = panel["ds"].max()
+    origins = [last - pd.DateOffset(months=8), last - pd.DateOffset(months=5)]
+    windows, out = global_model.backtest(panel, origins)
+    assert sorted(cv["cutoff"].unique()) == [o - pd.DateOffset(months=1) for o in origins]
+    assert len(cv) == len(windows) * 6
+    first = cv.groupby(["unique_id", "cutoff"], sort=False).head(1)
+    np.testing.assert_allclose(np.sort(cv["p50"].to_numpy()), np.sort(out["quantiles"][:, :, 1].ravel()), rtol=1e-6)
+    np.testing.assert_allclose(np.sort(cv["y"].to_numpy()), np.sort(windows.target.ravel()))
+    assert set(first["trend_true"]) <= {"down", "flat", "up"}
+    with pytest.raises(ValueError, match="give origins"):
+        global_model.cross_validation(panel)
+
+
+def test_horizon_and_quantile_levels_are_chosen_at_pretraining(panel, task):
+    from tests.conftest import TINY_MODEL, TINY_TRAIN
+
+    model = Forecaster.pretrain(panel, {}, task, preset="light", train=TINY_TRAIN,
+                                model={**TINY_MODEL, "horizon": 12, "quantiles": (0.05, 0.25, 0.5, 0.75, 0.95)})
+    table = model.predict(panel)
+    assert model.task.horizon == 12 and table.groupby("unique_id").size().eq(12).all()
+    assert {"p5", "p25", "p50", "p75", "p95"} <= set(table.columns)
+    assert (table["p5"] <= table["p95"]).all()
+    with pytest.raises(ValueError, match="horizon must be an integer from 3 to 12"):
+        Forecaster.pretrain(panel, {}, task, preset="light", train=TINY_TRAIN, model={**TINY_MODEL, "horizon": 24})

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -7,7 +8,7 @@ from tsfuse.data.features import INPUT_KEYS, FeatureSpec, build_inputs
 from tsfuse.data.windows import make_windows
 
 COVARIATES = ("authors", "churn", "stars")
-CONTEXT_KEYS = ("values", "covariates", "mask", "calendar", "log_scale", "age", "cov_scale", "cov_present")
+CONTEXT_KEYS = ("values", "covariates", "mask", "calendar", "log_scale", "age", "cov_scale", "cov_present", "mase_scale")
 
 
 def _inputs(panel, task, origins):
@@ -36,12 +37,17 @@ def test_named_arrays_and_their_shapes(panel, task):
     assert tuple(x) == INPUT_KEYS
     shapes = {"values": (n, 24), "covariates": (n, 24, c), "mask": (n, 24), "calendar": (n, 24, 2),
               "log_scale": (n,), "age": (n,), "cov_scale": (n, c), "cov_present": (n, c), "text": (n, 4),
-              "text_present": (n,), "target": (n, 6), "target_mask": (n, 6), "trend": (n,), "level": (n,)}
+              "text_present": (n,), "target": (n, 6), "target_mask": (n, 6), "mase_scale": (n,), "trend": (n,), "level": (n,)}
     assert {k: v.shape for k, v in x.items()} == shapes
     assert x["trend"].dtype == x["level"].dtype == np.int64
     assert all(x[k].dtype == np.float32 for k in shapes if k not in ("trend", "level"))
     np.testing.assert_allclose(x["age"], np.log1p(w.age) / 5.0, rtol=1e-6)
     np.testing.assert_array_equal(x["mask"], w.mask)
+    # MASE's scale of the context months alone (padding and the target months never enter it)
+    for i in range(3):
+        real = w.context[i][w.mask[i] > 0]
+        step = np.abs(np.diff(real)).mean() if len(real) > 1 else 0.0
+        assert x["mase_scale"][i] == pytest.approx(step if step > 0 else 1.0, rel=1e-6)
 
 
 def test_absent_covariate_is_zero_and_flagged(panel, task):

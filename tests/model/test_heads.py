@@ -49,3 +49,39 @@ def test_module_loads_a_state_dict_with_the_old_module_level_buffers():
     assert torch.equal(fresh.net.class_weights("trend"), torch.tensor([1.0, 2.0, 3.0]))
     assert torch.equal(fresh.net.class_weights("level"), torch.arange(5.0))
     assert "quantiles" in old  # the caller's dict is not changed
+
+
+def test_value_loss_on_the_mase_scale_weighs_misses_in_counts_per_window_scale():
+    import numpy as np
+
+    head = QuantileHead(4, horizon=1, quantiles=(0.1, 0.5, 0.9))
+    log_scale = torch.log1p(torch.tensor([9.0, 999.0]))
+    truth = torch.tensor([[10.0], [1100.0]])
+    pred = (torch.log1p(torch.tensor([[[8.0, 9.0, 12.0]], [[900.0, 1000.0, 1200.0]]])) - log_scale[:, None, None])
+    batch = {"target": torch.log1p(truth) - log_scale[:, None], "target_mask": torch.ones(2, 1),
+             "log_scale": log_scale, "mase_scale": torch.tensor([1.0, 100.0])}
+    q = np.array([0.1, 0.5, 0.9])
+    expected = np.mean([np.maximum(q * d, (q - 1) * d).mean() for d in (
+        (10 - np.array([8.0, 9.0, 12.0])) / 1.0, (1100 - np.array([900.0, 1000.0, 1200.0])) / 100.0)])
+    assert head.loss(pred, batch, mase_weight=1.0).item() == pytest.approx(expected, rel=1e-4)
+    mixed = head.loss(pred, batch, mase_weight=0.5).item()
+    assert mixed == pytest.approx(0.5 * head.loss(pred, batch).item() + 0.5 * expected, rel=1e-4)
+
+
+@pytest.mark.parametrize("shapes", [True, False])
+def test_class_losses_reach_the_value_head_only_when_configured(shapes):
+    from tsfuse.data.features import FeatureSpec
+    from tsfuse.nn.net import TwoTowerNet
+
+    torch.manual_seed(0)
+    config = ModelConfig(hidden_size=8, fusion_size=8, text_model=None, class_loss_shapes_values=shapes)
+    net = TwoTowerNet(config)
+    spec, n, length = FeatureSpec.for_covariates(()), 4, 24
+    batch = {"values": torch.randn(n, length), "covariates": torch.zeros(n, length, 0), "mask": torch.ones(n, length),
+             "calendar": torch.zeros(n, length, 2), "log_scale": torch.ones(n), "age": torch.ones(n),
+             "cov_scale": torch.zeros(n, 0), "cov_present": torch.zeros(n, 0), "trend": torch.tensor([0, 1, 2, 0])}
+    assert spec.series_channels == 4
+    out = net(batch)
+    net.heads["trend"].loss(out["trend"], batch).backward()
+    grad = net.heads["value"].linear.weight.grad
+    assert (grad is not None and grad.abs().sum() > 0) == shapes

@@ -128,14 +128,35 @@ def _project_input(args):
     return panel, readme
 
 
-def _print_forecast(forecast: pd.DataFrame, history: pd.DataFrame, plot: str | None, task) -> None:
+FORMATS = ("table", "csv", "json")
+TABLE_COLUMNS = [ID, DS, "p10", "p50", "p90", "trend", "trend_down", "trend_flat", "trend_up", "level", "level_label"]
+
+
+def _print_forecast(forecast: pd.DataFrame, history: pd.DataFrame, plot: str | None, task, fmt: str = "table") -> None:
+    """The forecast on stdout as a table, CSV or JSON records (nothing else goes to stdout: messages,
+    logs and progress bars are on stderr); ``plot``: a fan chart PNG."""
     from tsfuse.app.plots import fan_chart
 
-    show = forecast.assign(**{DS: forecast[DS].dt.strftime("%Y-%m")})
-    cols = [ID, DS, "p10", "p50", "p90", "trend", "trend_down", "trend_flat", "trend_up", "level"]
-    print(show[cols].round(3).to_string(index=False))
+    if fmt == "table":
+        show = forecast.assign(**{DS: forecast[DS].dt.strftime("%Y-%m")})
+        columns = [c for c in (*TABLE_COLUMNS[:2], "cutoff", "y", *TABLE_COLUMNS[2:], "trend_true", "level_true")
+                   if c in show.columns]
+        if "cutoff" in show.columns:
+            show["cutoff"] = show["cutoff"].dt.strftime("%Y-%m")
+        print(show[columns].round(3).to_string(index=False))
+    else:
+        tidy = forecast.assign(**{c: forecast[c].dt.strftime("%Y-%m-%d") for c in (DS, "cutoff") if c in forecast})
+        if fmt == "csv":
+            tidy.to_csv(sys.stdout, index=False, float_format="%.6g")
+        else:
+            print(tidy.to_json(orient="records", double_precision=6))
     if plot:
-        print(f"fan chart: {fan_chart(history, forecast, plot, task=task)}")
+        _say(f"fan chart: {fan_chart(history, forecast, plot, task=task)}")
+
+
+def _say(message: str) -> None:
+    """A message for the person at the terminal: stderr, so stdout stays the data."""
+    print(message, file=sys.stderr)
 
 
 def cmd_fit(args) -> None:
@@ -144,9 +165,9 @@ def cmd_fit(args) -> None:
     panel, readme = _project_input(args)
     model = fit(panel, readme, pretrained=None if args.pretrained == "none" else args.pretrained)
     forecast = model.predict()
-    _print_forecast(forecast, model.panel, args.plot, model.task)
+    _print_forecast(forecast, model.panel, args.plot, model.task, args.format)
     if args.out:
-        print(f"model saved to {model.save(args.out)}")
+        _say(f"model saved to {model.save(args.out)}")
 
 
 def cmd_predict(args) -> None:
@@ -162,7 +183,49 @@ def cmd_predict(args) -> None:
     else:
         panel = model.panel
         forecast = model.predict()
-    _print_forecast(forecast, panel, args.plot, model.task)
+    _print_forecast(forecast, panel, args.plot, model.task, args.format)
+
+
+def cmd_forecast(args) -> None:
+    from tsfuse.portfolio import forecast
+
+    panel, texts, repos = None, None, None
+    if args.csv:
+        panel = pd.read_csv(args.csv)
+    elif args.corpus:
+        from tsfuse.data.corpus import load_corpus
+
+        corpus = load_corpus(args.corpus)
+        panel, texts = corpus.panel, corpus.texts
+    else:
+        lines = Path(args.repos).read_text(encoding="utf-8").splitlines()
+        repos = [str(Path(args.repos).parent / s.strip()) for s in lines if s.strip() and not s.startswith("#")]
+    table = forecast(panel, texts, repos=repos, pretrained=args.pretrained, finetune=not args.no_finetune,
+                     engine=args.engine, workers=args.workers, scheduler=args.scheduler, out=args.out)
+    failures = table.attrs.get("failures", {})
+    if table.empty:
+        raise ValueError(f"no project could be forecast: {failures}")
+    _print_forecast(table, pd.DataFrame(), None, None, args.format)
+    if failures:
+        _say(f"{len(failures)} project(s) failed: " + "; ".join(f"{k}: {v}" for k, v in sorted(failures.items())[:10]))
+
+
+def cmd_backtest(args) -> None:
+    from tsfuse.api import fit
+    from tsfuse.data.schema import validate_panel
+
+    panel, readme = _project_input(args)
+    if ID not in panel.columns:
+        panel.insert(0, ID, args.unique_id or "project")
+    panel = validate_panel(panel)
+    last = panel[DS].max()
+    step = args.step_size
+    origins = ([pd.Timestamp(f"{o}-01") for o in args.origins.split(",")] if args.origins else
+               [last - pd.DateOffset(months=5 + step * k) for k in range(args.n_windows)][::-1])
+    # fitted (fine-tuned) on the months before the first origin only: no forecast sees its own targets
+    model = fit(panel[panel[DS] < min(origins)], readme, pretrained=args.pretrained)
+    table = model.cross_validation(panel, origins=origins, texts={str(panel[ID].iloc[0]): readme})
+    _print_forecast(table, panel, None, model.task, args.format)
 
 
 def cmd_report(args) -> None:
@@ -196,6 +259,8 @@ def _add_project_args(p: argparse.ArgumentParser, required: bool, plot: bool = T
     p.add_argument("--corpus", default="oss-activity", help="embedded corpus for --project (default oss-activity)")
     if plot:
         p.add_argument("--plot", help="write a fan-chart PNG here")
+        p.add_argument("--format", choices=FORMATS, default="table",
+                       help="forecast on stdout as a table (default), csv or json; logs and progress go to stderr")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -248,9 +313,34 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fit", help="fit one project (from the shipped model) and print its forecast")
     _add_project_args(p, required=True)
     p.add_argument("--pretrained", default=None,
-                   help="oss-activity | opendigger | model folder | none (default: the --corpus one)")
+                   help="auto | oss-activity | opendigger | model folder | none (default: the --corpus one for "
+                        "--project, else auto: the shipped model matching the data)")
     p.add_argument("--out", help="save the fitted model here")
     p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("forecast", help="forecast many projects (each fitted from the shipped model) into one table")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--csv", help="CSV of many projects: columns unique_id, ds, y (+ covariates)")
+    src.add_argument("--repos", help="file listing local git repositories, one path a line")
+    src.add_argument("--corpus", help="every project of an embedded corpus (oss-activity, opendigger)")
+    p.add_argument("--pretrained", default="auto", help="auto (default: by each project's data) | oss-activity | "
+                                                        "opendigger | model folder")
+    p.add_argument("--no-finetune", action="store_true", help="use the pretrained model as is (much faster)")
+    p.add_argument("--engine", choices=["local", "dask"], default="local", help="local processes (default) or dask")
+    p.add_argument("--workers", type=_positive_int, default=1, help="parallel workers (default 1)")
+    p.add_argument("--scheduler", help="with --engine dask: address of a running dask scheduler")
+    p.add_argument("--out", help="keep each project's forecast here; a re-run skips the finished ones")
+    p.add_argument("--format", choices=FORMATS, default="table", help="stdout as a table (default), csv or json")
+    p.set_defaults(func=cmd_forecast)
+
+    p = sub.add_parser("backtest", help="backtest one project: forecasts at past origins next to what happened")
+    _add_project_args(p, required=True, plot=False)
+    p.add_argument("--n-windows", type=_positive_int, default=3, help="the latest N origins (default 3)")
+    p.add_argument("--step-size", type=_positive_int, default=1, help="months between those origins (default 1)")
+    p.add_argument("--origins", help="comma-separated YYYY-MM origins instead of --n-windows")
+    p.add_argument("--pretrained", default=None, help="auto | oss-activity | opendigger | model folder")
+    p.add_argument("--format", choices=FORMATS, default="table", help="stdout as a table (default), csv or json")
+    p.set_defaults(func=cmd_backtest)
 
     p = sub.add_parser("predict", help="forecast with a saved model")
     p.add_argument("--model", required=True, help="model folder")
@@ -262,7 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", metavar="OWNER/NAME", help="a project of the embedded corpus (or --git/--csv)")
     _add_project_args(p, required=False, plot=False)
     p.add_argument("--pretrained", default=None,
-                   help="oss-activity | opendigger | model folder (default: the --corpus one)")
+                   help="auto | oss-activity | opendigger | model folder (default: the --corpus one for a corpus "
+                        "project, else auto)")
     p.add_argument("--holdout", type=int, default=18,
                    help="months at the end held out for the confusion matrices (default 18, at least 6)")
     p.add_argument("--out", default="tsfuse-report", help="folder for index.html and its PNGs (default tsfuse-report)")
@@ -289,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "readme", None) and not args.csv:
         parser.error("--readme goes with --csv (a git repository or corpus project brings its own README)")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
-    if getattr(args, "command", None) in ("fit", "report") and args.pretrained is None:
+    if getattr(args, "command", None) in ("fit", "report", "backtest") and args.pretrained is None:
         args.pretrained = args.corpus if args.project else "auto"
     try:
         args.func(args)

@@ -22,6 +22,8 @@ key                shape         content
 ``text_present``   [N]           1 if the project has a README
 ``target``         [N, H]        log1p(y) - log_scale of the horizon months; 0 where unknown
 ``target_mask``    [N, H]        1 where the target month is observed
+``mase_scale``     [N]           mean absolute month-to-month change of y over the real context
+                                 months (1 where that is 0 or undefined): MASE's scale, for the loss
 ``trend``          [N]           trend class (int64; -1: no label)
 ``level``          [N]           level class (int64; -1: no label)
 =================  ============  =============================================================
@@ -42,7 +44,7 @@ from tsfuse.data.windows import SCALE_MONTHS, WindowSet
 SERIES_KEYS = ("values", "covariates", "mask", "calendar")  # per-month channels, in the network's order
 STATIC_KEYS = ("log_scale", "age", "cov_scale", "cov_present")  # per-window features, in the network's order
 TEXT_KEYS = ("text", "text_present")
-TARGET_KEYS = ("target", "target_mask", "trend", "level")
+TARGET_KEYS = ("target", "target_mask", "mase_scale", "trend", "level")  # mase_scale: for the loss
 INPUT_KEYS = SERIES_KEYS + STATIC_KEYS + TEXT_KEYS + TARGET_KEYS  # every array build_inputs returns
 
 
@@ -105,6 +107,13 @@ def _recent_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (v * m).sum(1) / np.maximum(m.sum(1), 1.0)
 
 
+def _mase_scale(context: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """[N]: mean |y_t - y_(t-1)| over consecutive real context months; 1 where it is 0 or undefined."""
+    both = mask[:, 1:] * mask[:, :-1]
+    steps = (np.abs(np.diff(context, axis=1)) * both).sum(1) / np.maximum(both.sum(1), 1.0)
+    return np.where(steps > 0, steps, 1.0)
+
+
 def _calendar(origin: np.ndarray, length: int) -> np.ndarray:
     """Month-of-year sin/cos for each context step, [N, L, 2]."""
     months = origin.astype("datetime64[M]").astype(np.int64)[:, None] - np.arange(length, 0, -1)[None, :]
@@ -154,6 +163,7 @@ def build_inputs(
         "text_present": text_present,
         "target": np.nan_to_num(target, nan=0.0),
         "target_mask": ~np.isnan(target),
+        "mase_scale": _mase_scale(windows.context, mask),
     }
     arrays = {k: np.asarray(v, np.float32) for k, v in arrays.items()}
     return {**arrays, "trend": windows.trend.astype(np.int64), "level": windows.level.astype(np.int64)}

@@ -29,6 +29,15 @@ class TaskSpec:
             return f">={edges[-1]:g} {self.target}/month"
         return f"{edges[level]:g}–<{edges[level + 1]:g} {self.target}/month"
 
+    def level_label(self, level: int) -> str:
+        """Short label of an activity level, e.g. ``'<1'``, ``'10-<50'``, ``'>=200'`` (in the target's units)."""
+        edges = self.level_edges
+        if level == 0:
+            return f"<{edges[0]:g}"
+        if level >= len(edges):
+            return f">={edges[-1]:g}"
+        return f"{edges[level - 1]:g}-<{edges[level]:g}"
+
     def origin_timestamps(self) -> list[pd.Timestamp]:
         return [pd.Timestamp(f"{o}-01") for o in self.origins]
 

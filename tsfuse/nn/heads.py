@@ -97,9 +97,24 @@ class QuantileHead(nn.Module):
         above = torch.cumsum(F.softplus(raw[..., mid + 1:]), -1)
         return torch.cat([median - below, median, median + above], dim=-1)
 
-    def loss(self, pred: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Pinball loss of ``pred`` [B, H, Q] against ``batch["target"]`` where ``batch["target_mask"]``."""
-        return pinball_loss(pred, batch["target"], batch["target_mask"], self.quantiles)
+    def loss(self, pred: torch.Tensor, batch: dict[str, torch.Tensor], mase_weight: float = 0.0) -> torch.Tensor:
+        """Pinball loss of ``pred`` [B, H, Q] against ``batch["target"]`` where ``batch["target_mask"]``.
+
+        Args:
+            pred: normalised log1p quantiles [B, H, Q].
+            batch: with ``target``, ``target_mask``, ``log_scale`` and ``mase_scale``.
+            mase_weight: share of the loss taken on the scale MASE scores: the pinball loss of the
+                counts divided by each window's ``mase_scale`` (0: all on the log scale, as before).
+        """
+        loss = pinball_loss(pred, batch["target"], batch["target_mask"], self.quantiles)
+        if mase_weight == 0:
+            return loss
+        shift = batch["log_scale"][:, None]
+        counts = torch.expm1((pred + shift.unsqueeze(-1)).clamp(max=20.0)).clamp_min(0.0)  # [B, H, Q]
+        truth = torch.expm1((batch["target"] + shift).clamp(max=20.0)).clamp_min(0.0)  # [B, H]
+        scale = batch["mase_scale"][:, None, None]
+        scaled = pinball_loss(counts / scale, truth / scale[..., 0], batch["target_mask"], self.quantiles)
+        return (1 - mase_weight) * loss + mase_weight * scaled
 
 
 class ClassHead(nn.Linear):

@@ -73,19 +73,21 @@ class TwoTowerNet(nn.Module):
                 "level": level_prior + self.heads["level"](zv)}
 
     def losses(self, batch: dict[str, torch.Tensor], label_smoothing: float = 0.0,
-               loss_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> dict[str, torch.Tensor]:
+               loss_weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
+               mase_weight: float = 0.0) -> dict[str, torch.Tensor]:
         """Each head's loss on ``batch`` and their weighted sum.
 
         Args:
             batch: named inputs with ``target``, ``target_mask``, ``trend`` and ``level``.
             label_smoothing: of the class heads' cross-entropy.
             loss_weights: weights of the value, trend and level losses in ``loss``.
+            mase_weight: share of the value loss on MASE's scale (see :meth:`QuantileHead.loss`).
 
         Returns:
             ``{"loss", "value", "trend", "level"}`` (scalars).
         """
         out = self(batch)
-        value = self.heads["value"].loss(out["quantiles"], batch)
+        value = self.heads["value"].loss(out["quantiles"], batch, mase_weight)
         trend = self.heads["trend"].loss(out["trend"], batch, label_smoothing)
         level = self.heads["level"].loss(out["level"], batch, label_smoothing)
         wv, wt, wl = loss_weights

@@ -65,7 +65,7 @@ class TsfuseModule(pl.LightningModule):
     def losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The weighted multi-task ``loss`` and its parts ``value``, ``trend``, ``level`` for one batch."""
         cfg = self.train_config
-        return self.net.losses(batch, cfg.label_smoothing, cfg.loss_weights)
+        return self.net.losses(batch, cfg.label_smoothing, cfg.loss_weights, cfg.value_loss_mase_weight)
 
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
         parts = self.losses(batch)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import lightning.pytorch as pl
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import BaseFinetuning, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import BaseFinetuning, EarlyStopping, ModelCheckpoint, RichProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch.utils.data import DataLoader
 
@@ -124,6 +124,8 @@ def _fit(module: pl.LightningModule, train, val, cfg: TrainConfig, run: RunConfi
     persistent = bool(run.log_dir)
     curve = LossCurve()
     callbacks = [*phase.callbacks, curve, RandomStateCheckpoint()]
+    if run.progress_bar:  # on stderr: stdout is for data (`tsfuse fit --format csv > out.csv`)
+        callbacks.append(RichProgressBar(console_kwargs={"stderr": True}))
     has_val = val is not None and len(val["target"]) > 0
     max_epochs = phase.max_epochs or cfg.max_epochs
     checkpoint = None
