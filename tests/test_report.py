@@ -117,5 +117,17 @@ def test_cli_report_from_csv_and_its_errors(project, pretrained_dir, tmp_path, c
     assert main(["report", "pallets/flask", "--csv", str(csv)]) == 2
     assert "error: give the project once: OWNER/NAME (pallets/flask) or --project, --git or --csv" in \
         capsys.readouterr().err
-    assert main(["report", "--csv", str(csv), "--pretrained", str(pretrained_dir), "--holdout", "40"]) == 2
-    assert "pass a smaller --holdout (from 6 to 36)" in capsys.readouterr().err
+    assert main(["report", "--csv", str(csv), "--pretrained", str(pretrained_dir), "--holdout", "5"]) == 2
+    assert "must be at least the horizon, 6 months" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("months, expected", [(19, "The holdout is 7 months instead of the 18 asked for"),
+                                              (15, "No holdout check: the project has 15 months of history")])
+def test_a_young_project_still_gets_a_report_that_says_what_was_done(project, pretrained_dir, tmp_path, months,
+                                                                     expected):
+    young = project.tail(months)
+    page = write_report(young, "", tmp_path / "rep", pretrained=pretrained_dir, holdout_months=18, source="young")
+    text = page.read_text(encoding="utf-8")
+    assert expected in text
+    assert "too little history to fine-tune it" in text  # fewer than 24 months: fine-tuning is skipped
+    assert ("confusion.png" in text) == (months == 19)

@@ -168,3 +168,12 @@ def test_pathological_markup_stays_fast() -> None:
     start = time.perf_counter()
     clean_readme("[" * 50_000 + "![" * 50_000 + "[a](" * 50_000 + "<a " * 50_000)
     assert time.perf_counter() - start < 2.0  # quadratic regexes would take minutes
+
+
+def test_latin_share_tells_english_from_other_scripts():
+    from tsfuse.text.clean import latin_share
+
+    assert latin_share("A fast web framework for Python") == 1.0
+    assert latin_share("Hutool是一个小而全的Java工具类库") < 0.5
+    assert latin_share("Быстрый веб-фреймворк") == 0.0
+    assert latin_share("12345 ---") == 1.0  # no letters: nothing to judge

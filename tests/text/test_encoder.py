@@ -204,3 +204,11 @@ def test_packaged_minilm_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert out.present.tolist() == [True, True, True, False]
     np.testing.assert_allclose(np.linalg.norm(out.vectors[:3], axis=1), 1.0, rtol=1e-5)
     assert out.vectors[0] @ out.vectors[1] > out.vectors[0] @ out.vectors[2]
+
+
+@pytest.mark.slow
+def test_the_default_encoder_says_when_readmes_are_not_in_english(tmp_path, caplog):
+    encoder = TextEncoder("all-MiniLM-L6-v2", cache_dir=tmp_path)
+    with caplog.at_level(logging.WARNING, logger="tsfuse.text.encoder"):
+        encoder.encode(["A fast web framework for Python", "Hutool是一个小而全的Java工具类库，通过静态方法封装"])
+    assert "1 of 2 README(s) are mostly in a non-Latin script" in caplog.text

@@ -54,14 +54,29 @@ class HoldoutCheck:
         return int(self.trend.sum())
 
 
+def _check_holdout_months(task: TaskSpec, holdout_months: int) -> None:
+    if holdout_months < task.horizon:
+        raise ValueError(f"holdout_months (--holdout) must be at least the horizon, {task.horizon} months, "
+                         f"to score one window; got {holdout_months}")
+
+
+def holdout_length(history: pd.DataFrame, task: TaskSpec, requested: int) -> int | None:
+    """The holdout the history allows: ``requested`` months, or fewer (down to one horizon) so that
+    ``task.min_history`` months stay before it; None when not even that fits (no check possible)."""
+    _check_holdout_months(task, requested)
+    months = len(pd.date_range(history[DS].min(), history[DS].max(), freq="MS"))
+    room = months - task.min_history
+    if room >= requested:
+        return requested
+    return room if room >= task.horizon else None
+
+
 def holdout_origins(history: pd.DataFrame, task: TaskSpec, holdout_months: int) -> tuple[pd.Timestamp, list]:
     """First holdout month and the origins whose whole horizon lies inside the last ``holdout_months``.
 
     Raises a ValueError naming what is missing when the project is too short for a check.
     """
-    if holdout_months < task.horizon:
-        raise ValueError(f"holdout_months (--holdout) must be at least the horizon, {task.horizon} months, "
-                         f"to score one window; got {holdout_months}")
+    _check_holdout_months(task, holdout_months)
     first, last = history[DS].min(), history[DS].max()
     start = last - pd.DateOffset(months=holdout_months - 1)
     months = len(pd.date_range(first, last, freq="MS"))
@@ -184,9 +199,29 @@ def _epoch(index) -> str:
     return "?" if index is None else str(index + 1)
 
 
-def render_html(model: Forecaster, forecast: pd.DataFrame, check: HoldoutCheck, *, source: str,
-                pretrained: str, corpus: str | None = None) -> str:
-    """The whole page (images referenced by file name: FORECAST_PNG, CONFUSION_PNG, CURVES_PNG)."""
+def _model_origin(model: Forecaster, pretrained: str) -> str:
+    """How the forecasting model came about, as the page's meta line says it."""
+    name = f"<code>{html.escape(pretrained)}</code>"
+    tuned = model.info.get("finetune", {})
+    if not tuned or tuned.get("skipped"):
+        return f"the pretrained model {name} as is (too little history to fine-tune it)"
+    if tuned.get("kept_pretrained"):
+        return f"the pretrained model {name} (fine-tuning did not beat it on the latest months, so it was kept)"
+    return f"fine-tuned from {name}"
+
+
+def _holdout_section(check: HoldoutCheck | None, model: Forecaster, uid: str, corpus: str | None, note: str) -> str:
+    if check is None:
+        return f"<h2>Holdout check</h2>\n<p>{html.escape(note)}</p>"
+    months = len(pd.date_range(check.start, model.panel[DS].max(), freq="MS"))
+    shortened = f"<p>{html.escape(note)}</p>\n" if note else ""
+    return f"<h2>Holdout check: the last {months} months</h2>\n{shortened}{holdout_html(check, model, uid, corpus)}"
+
+
+def render_html(model: Forecaster, forecast: pd.DataFrame, check: HoldoutCheck | None, *, source: str,
+                pretrained: str, corpus: str | None = None, note: str = "") -> str:
+    """The whole page (images referenced by file name: FORECAST_PNG, CONFUSION_PNG, CURVES_PNG);
+    ``check`` None: no holdout check (``note`` says why); else ``note`` says if its holdout was shortened."""
     history, task = model.panel, model.task
     uid = str(forecast[ID].iloc[0])
     first = forecast.iloc[0]
@@ -198,8 +233,8 @@ def render_html(model: Forecaster, forecast: pd.DataFrame, check: HoldoutCheck, 
 <body>
 <h1>{html.escape(title)}</h1>
 <p class="meta">{html.escape(source)}; {len(history)} months of history ({history[DS].min():%Y-%m} ..
-{history[DS].max():%Y-%m}); target: {html.escape(task.target)} per month; model fine-tuned from
-<code>{html.escape(pretrained)}</code>; tsfuse {__version__}.</p>
+{history[DS].max():%Y-%m}); target: {html.escape(task.target)} per month; {_model_origin(model, pretrained)};
+tsfuse {__version__}.</p>
 
 <h2>Forecast: the next {len(forecast)} months</h2>
 <p>Over the next 3 months activity is most likely <b>{first['trend']}</b> ({trend_p}) at level
@@ -208,8 +243,7 @@ def render_html(model: Forecaster, forecast: pd.DataFrame, check: HoldoutCheck, 
 {forecast_table_html(forecast)}
 {class_table_html(forecast, task)}
 
-<h2>Holdout check: the last {len(pd.date_range(check.start, history[DS].max(), freq="MS"))} months</h2>
-{holdout_html(check, model, uid, corpus)}
+{_holdout_section(check, model, uid, corpus, note)}
 
 <h2>Training</h2>
 <img src="{CURVES_PNG}" alt="training and validation loss per epoch">
@@ -235,20 +269,31 @@ def write_report(history: pd.DataFrame, readme: str, out_dir: str | Path, *,
 
     base = fit(history, readme, pretrained=pretrained, finetune=False)  # validates; fails fast on a short history
     pretrained = shipped_model_for(base.panel, pretrained)  # "auto" -> the model it picked, named on the page
-    _, origins = holdout_origins(base.panel, base.task, holdout_months)
+    months = len(base.panel)
+    holdout, note = holdout_length(base.panel, base.task, holdout_months), ""
+    if holdout is None:
+        note = (f"No holdout check: the project has {months} months of history, and a check needs "
+                f"{base.task.min_history} months before a holdout of at least {base.task.horizon}.")
+    elif holdout < holdout_months:
+        note = (f"The holdout is {holdout} months instead of the {holdout_months} asked for, so that "
+                f"{base.task.min_history} of the project's {months} months stay before it.")
+    if note:
+        log.warning("report of %s: %s", base.panel[ID].iloc[0], note)
     model = fit(base.panel, readme, pretrained=pretrained)
-    check = holdout_check(model.panel, readme, pretrained, origins)
-    if pretraining_saw_holdout(model, check.start, corpus):
+    check = None if holdout is None else holdout_check(model.panel, readme, pretrained,
+                                                       holdout_origins(model.panel, model.task, holdout)[1])
+    if check is not None and pretraining_saw_holdout(model, check.start, corpus):
         log.warning("holdout check of %s: the pretrained model was trained on %s months from %s on, so the "
                     "confusion matrices are optimistic (the page says so)", model.panel[ID].iloc[0], corpus,
                     f"{check.start:%Y-%m}")
     forecast = model.predict()
     out = Path(out_dir)
     fan_chart(model.panel, forecast, out / FORECAST_PNG, task=model.task)
-    confusion_matrices([("trend", check.trend, TREND_CLASSES), ("level", check.level, level_names(model.task))],
-                       out / CONFUSION_PNG)
+    if check is not None:
+        confusion_matrices([("trend", check.trend, TREND_CLASSES), ("level", check.level, level_names(model.task))],
+                           out / CONFUSION_PNG)
     training_curves(model.info, out / CURVES_PNG)
     page = out / "index.html"
     page.write_text(render_html(model, forecast, check, source=source or "project", pretrained=str(pretrained),
-                                corpus=corpus), encoding="utf-8")
+                                corpus=corpus, note=note), encoding="utf-8")
     return page

@@ -15,6 +15,8 @@ that, with a warning (the training corpus was cut the same way).
 
 from __future__ import annotations
 
+import unicodedata
+
 import html
 import logging
 import re
@@ -179,6 +181,15 @@ def _tidy_line(line: str) -> str:
     """Strip heading/quote/literal-block markers and collapse whitespace; ``""`` for punctuation-only lines."""
     line = _RST_LITERAL_MARK.sub(":", " ".join(_HEADING_MARK.sub(" ", line).split()))
     return line if any(ch.isalnum() for ch in line) else ""
+
+
+def latin_share(text: str) -> float:
+    """Share of the text's letters that are Latin-script (a-z with accents): low for Chinese,
+    Japanese, Russian, ... READMEs; 1.0 for a text without letters."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 1.0
+    return sum(1 for c in letters if unicodedata.name(c, "").startswith("LATIN")) / len(letters)
 
 
 def prepare_texts(texts: dict[str, str] | None) -> dict[str, str]:

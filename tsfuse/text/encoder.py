@@ -23,9 +23,10 @@ from sentence_transformers import SentenceTransformer
 from tqdm.auto import tqdm
 
 from tsfuse.text.cache import EmbeddingCache, text_digest
-from tsfuse.text.clean import clean_readme
+from tsfuse.text.clean import clean_readme, latin_share
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+LATIN_SHARE_MIN = 0.5  # below: a README is mostly in another script than English's
 _DEFAULT_ALIASES = frozenset({"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2", "default"})
 _FALLBACK_MAX_TOKENS = 512  # for models that declare no max_seq_length
 
@@ -100,6 +101,18 @@ class TextEncoder:
             raise ValueError(f"text encoder {self.name!r} has max_seq_length {max_tokens}: no room for text tokens")
         self.cache = EmbeddingCache(self.name, self.dim, cache_dir)
 
+    def _warn_about_language(self, cleaned: list[str]) -> None:
+        """The default encoder learned English: say how many READMEs are mostly in another script."""
+        if self.name != DEFAULT_ENCODER:
+            return
+        foreign = sum(1 for t in cleaned if t and latin_share(t) < LATIN_SHARE_MIN)
+        if foreign:
+            logger.warning("%d of %d README(s) are mostly in a non-Latin script (e.g. Chinese, Japanese, Russian); "
+                        "the default encoder %s was trained on English text, so their vectors say little. An "
+                        "English README (README.en.md / README-EN.md) is read first when a repository has one; "
+                        "a multilingual encoder can be chosen with text_model=...", foreign, len(cleaned),
+                        DEFAULT_ENCODER)
+
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> TextEmbeddings:
         """Clean and embed raw READMEs; cached texts are never re-encoded.
 
@@ -111,6 +124,7 @@ class TextEncoder:
         if isinstance(texts, str):
             raise TypeError("TextEncoder.encode expects a sequence of texts, got a single str; wrap it in a list")
         cleaned = [clean_readme(text) for text in texts]
+        self._warn_about_language(cleaned)
         vectors = np.zeros((len(cleaned), self.dim), dtype=np.float32)
         present = np.zeros(len(cleaned), dtype=bool)
         rows: dict[str, list[int]] = {}
