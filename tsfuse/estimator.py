@@ -25,7 +25,7 @@ from tsfuse.data.windows import WindowSet
 from tsfuse.errors import ModelFileError
 from tsfuse.io.persistence import load_model
 from tsfuse.model_folder import FolderContents, read_folder, write_folder
-from tsfuse.text.clean import prepare_texts
+from tsfuse.text.versions import checked_texts, is_versions, merge_texts
 from tsfuse.train import recipes
 from tsfuse.train.inputs import InputBuilder
 from tsfuse.train.module import TsfuseModule
@@ -72,7 +72,8 @@ class Forecaster:
         self.module = module or TsfuseModule(model_config, self.train_config)
         if state is not None:
             self.module.load_state_dict(state)
-        self.panel, self.texts, self.info = panel, dict(texts or {}), dict(info or {})
+        self.texts = texts if is_versions(texts) else dict(texts or {})
+        self.panel, self.info = panel, dict(info or {})
         self._encoder = text_encoder
         self.inputs = InputBuilder(model_config, task, lambda: self.text_encoder)
 
@@ -111,7 +112,7 @@ class Forecaster:
             run: :class:`~tsfuse.config.RunConfig` fields (devices, precision, log_dir, resume, ...).
             text_encoder: a loaded encoder to use instead of loading ``model["text_model"]`` by name.
         """
-        panel, texts = ensure_checked(panel), prepare_texts(texts)
+        panel, texts = ensure_checked(panel), checked_texts(texts)
         task = _task_with_horizon(task, (model or {}).get("horizon", task.horizon))
         chosen = get_preset(preset, **(model or {}))
         train_cfg, run_cfg = resolve_settings(chosen.train, RunConfig(), {**(train or {}), **(run or {})})
@@ -151,7 +152,7 @@ class Forecaster:
             lr: default ``finetune.lr``.
             guard: False keeps the fine-tuned weights even when they are worse.
         """
-        panel, texts = ensure_checked(panel), {**self.texts, **prepare_texts(texts)}
+        panel, texts = ensure_checked(panel), merge_texts(self.texts, checked_texts(texts))
         trained = recipes.finetune(self.module, self.inputs, panel, texts, self.train_config, self.run_config,
                                    freeze_epochs=freeze_epochs, max_epochs=max_epochs, lr=lr, guard=guard)
         info = {**copy.deepcopy(self.info), "finetune": trained.info}
@@ -173,7 +174,8 @@ class Forecaster:
     def predict_windows(self, windows: WindowSet, texts: dict[str, str] | None = None) -> dict[str, np.ndarray]:
         """Forecasts for prepared windows: ``quantiles`` [N, H, Q] (counts), ``trend_proba`` [N, 3],
         ``level_proba`` [N, 5]."""
-        return inference.predict_windows(self.module, self.inputs, windows, {**self.texts, **prepare_texts(texts)})
+        return inference.predict_windows(self.module, self.inputs, windows,
+                                         merge_texts(self.texts, checked_texts(texts)))
 
     def backtest(self, panel: pd.DataFrame, origins, texts: dict[str, str] | None = None, *,
                  min_history: int | None = None) -> tuple[WindowSet, dict[str, np.ndarray]]:
@@ -225,7 +227,7 @@ class Forecaster:
 
     def embed(self, panel: pd.DataFrame | None = None, texts: dict[str, str] | None = None) -> pd.DataFrame:
         """The fused project embedding at each project's forecast origin, one row per project."""
-        texts = {**self.texts, **(texts or {})}
+        texts = merge_texts(self.texts, checked_texts(texts))
         frames = [pd.DataFrame(inference.embed_windows(self.module, self.inputs, w, texts),
                                index=pd.Index(w.unique_id.astype(str), name=ID)).add_prefix("e")
                   for w in inference.origin_windows(self.inputs, self._panel_or_fitted(panel))]

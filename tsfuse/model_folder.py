@@ -20,6 +20,7 @@ from tsfuse.data.schema import DS, ID, ensure_checked
 from tsfuse.data.tasks import TaskSpec
 from tsfuse.errors import ModelFileError
 from tsfuse.io.persistence import load_model, save_model
+from tsfuse.text.versions import ID_COLUMN, is_versions
 
 PANEL_FILE, TEXTS_FILE = "history.csv", "texts.json"  # file names of format 1 and 2, kept
 
@@ -33,14 +34,25 @@ class FolderContents:
     train: TrainConfig
     state: dict[str, torch.Tensor]
     panel: pd.DataFrame | None
-    texts: dict[str, str]
+    texts: dict[str, str] | pd.DataFrame  # a versions frame is saved as each project's latest text
     info: dict[str, Any]
+
+
+def latest_texts(texts: dict[str, str] | pd.DataFrame, projects: list[str]) -> dict[str, str]:
+    """README text per project of ``projects``; of a versions frame the latest (what a forecast after
+    the history's end reads). Versions stored as embeddings only have no text to keep."""
+    if not is_versions(texts):
+        return {u: texts[u] for u in projects if u in texts}
+    if "text" not in texts.columns:
+        return {}
+    latest = texts[texts[ID_COLUMN].isin(projects)].groupby(ID_COLUMN, sort=True)["text"].last()
+    return {str(u): str(t) for u, t in latest.items()}
 
 
 def write_folder(directory: str | Path, contents: FolderContents) -> Path:
     """Save ``contents`` atomically as safetensors + JSON (+ the panel as CSV); returns the folder."""
     panel = contents.panel
-    kept = {} if panel is None else {u: contents.texts[u] for u in panel[ID].unique() if u in contents.texts}
+    kept = {} if panel is None else latest_texts(contents.texts, [str(u) for u in panel[ID].unique()])
     extra = {TEXTS_FILE: json.dumps(kept, sort_keys=True).encode()}
     if panel is not None:
         extra[PANEL_FILE] = panel.to_csv(index=False, date_format="%Y-%m-%d").encode()

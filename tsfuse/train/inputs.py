@@ -12,6 +12,7 @@ from tsfuse.data.features import build_inputs
 from tsfuse.data.schema import DS
 from tsfuse.data.tasks import TaskSpec
 from tsfuse.data.windows import WindowSet, make_windows
+from tsfuse.text.versions import is_versions, version_rows
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,41 @@ class InputBuilder:
         fit = self.windows(panel, before=val_start, **kw)
         return TimeSplit(fit, every.subset(every.origin >= np.datetime64(val_start, "M")), every)
 
-    def arrays(self, windows: WindowSet, texts: dict[str, str]) -> dict[str, np.ndarray]:
-        """The named input arrays of ``windows`` (see :func:`~tsfuse.data.features.build_inputs`)."""
-        vectors, present = self._text_vectors(windows.unique_id, texts)
+    def arrays(self, windows: WindowSet, texts: dict[str, str] | pd.DataFrame) -> dict[str, np.ndarray]:
+        """The named input arrays of ``windows`` (see :func:`~tsfuse.data.features.build_inputs`).
+
+        ``texts``: one README per project (``{unique_id: text}``, the same for every window), or a
+        versions frame (:mod:`tsfuse.text.versions`): each window reads its project's latest version
+        known before its origin.
+        """
+        if is_versions(texts):
+            vectors, present = self._versioned_vectors(windows, texts)
+        else:
+            vectors, present = self._text_vectors(windows.unique_id, texts)
         return build_inputs(windows, self.model_config.covariates, vectors, present)
+
+    def _versioned_vectors(self, windows: WindowSet, versions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Each window's README vector from the version it may read (none: the no-text vector)."""
+        n, dim = len(windows), self.model_config.text_dim
+        vectors, present = np.zeros((n, dim), np.float32), np.zeros(n, np.float32)
+        if not self.model_config.text_model or n == 0:
+            return vectors, present
+        rows = version_rows(versions, windows.unique_id, windows.origin.astype("datetime64[M]"))
+        used = rows >= 0
+        if "embedding" in versions.columns:
+            stored = np.stack([np.asarray(e, np.float32) for e in versions["embedding"].to_numpy()[rows[used]]]) \
+                if used.any() else np.zeros((0, dim), np.float32)
+            if stored.shape[1:] != (dim,):
+                raise ValueError(f"stored README embeddings are {stored.shape[1:]}-dim; this model reads {dim}-dim "
+                                 f"vectors of {self.model_config.text_model!r}")
+            vectors[used] = stored
+            flags = versions["present"].to_numpy(bool) if "present" in versions.columns else np.ones(len(versions), bool)
+            present[used] = flags[rows[used]]
+            return vectors, present
+        texts = versions["text"].to_numpy(object)[rows[used]]
+        emb = self._encoder().encode([str(t) for t in texts])
+        vectors[used], present[used] = emb.vectors, emb.present.astype(np.float32)
+        return vectors, present
 
     def _text_vectors(self, unique_ids: np.ndarray, texts: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
         """Each window's README vector [N, D] and whether it has one [N] (one encoding per project)."""

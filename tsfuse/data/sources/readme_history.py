@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
+from tsfuse.text.versions import check_versions, version_rows
 from tsfuse.data.sources.repository import check_repository, guess_id, last_update, readmes_at, run_git, series_end
 
 VERSION_COLUMNS = ("valid_from", "commit", "commit_at", "sha256", "file", "text")
@@ -88,8 +89,9 @@ def readme_at(versions: pd.DataFrame, origin: str | pd.Timestamp) -> str:
     """
     ts = pd.Timestamp(origin)
     ts = ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
-    usable = versions[versions["valid_from"] <= ts]
-    return str(usable["text"].iloc[-1]) if len(usable) else ""
+    frame = check_versions(versions.assign(unique_id="project"))
+    row = version_rows(frame, np.array(["project"]), np.array([ts.to_datetime64()]))[0]
+    return str(frame["text"].iloc[row]) if row >= 0 else ""
 
 
 def _first_parent_line(repo: Path) -> tuple[list[str], np.ndarray]:

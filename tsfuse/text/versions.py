@@ -1,0 +1,86 @@
+"""README versions over time, per project, and the version a forecast at origin ``T`` may read.
+
+A versions frame has one row per (project, version): ``unique_id``, ``valid_from`` (tz-naive UTC
+timestamp: the version is known from that day on, read from commits strictly before it; see
+:mod:`tsfuse.data.sources.readme_history`) and either ``text`` (the README) or ``embedding`` (its
+vector, e.g. the shipped corpus's float16 embeddings, with ``present`` False for an empty README).
+
+The rule, in one place (:func:`version_rows`): a window at origin ``T`` reads the latest version
+of its project with ``valid_from <= T``; a project with no version that old reads no README.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tsfuse.errors import TextInputError
+from tsfuse.text.clean import prepare_readme, prepare_texts
+
+ID_COLUMN, FROM_COLUMN = "unique_id", "valid_from"
+
+
+def is_versions(texts: object) -> bool:
+    """Whether ``texts`` is a versions frame (else a dict ``{unique_id: README text}``)."""
+    return isinstance(texts, pd.DataFrame)
+
+
+def check_versions(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` sorted by project and ``valid_from``, its dates tz-naive UTC.
+
+    Raises:
+        TextInputError: a missing column, or neither ``text`` nor ``embedding``.
+    """
+    missing = [c for c in (ID_COLUMN, FROM_COLUMN) if c not in frame.columns]
+    if missing or not ({"text", "embedding"} & set(frame.columns)):
+        raise TextInputError(f"README versions need columns {ID_COLUMN!r}, {FROM_COLUMN!r} and 'text' or "
+                             f"'embedding'; got {list(frame.columns)} (missing {missing or ['text/embedding']})")
+    out = frame.assign(**{ID_COLUMN: frame[ID_COLUMN].astype(str)})
+    when = pd.to_datetime(out[FROM_COLUMN])
+    if getattr(when.dt, "tz", None) is not None:
+        when = when.dt.tz_convert("UTC").dt.tz_localize(None)
+    return out.assign(**{FROM_COLUMN: when}).sort_values([ID_COLUMN, FROM_COLUMN], kind="stable").reset_index(drop=True)
+
+
+def version_rows(versions: pd.DataFrame, unique_ids: np.ndarray, origins: np.ndarray) -> np.ndarray:
+    """Per window, the row of ``versions`` (checked) it may read: the latest of its project with
+    ``valid_from <= origin``; -1 where there is none."""
+    rows = np.full(len(unique_ids), -1, dtype=np.int64)
+    starts = versions[FROM_COLUMN].to_numpy().astype("datetime64[s]")
+    groups = {uid: idx.to_numpy() for uid, idx in versions.groupby(ID_COLUMN, sort=False).groups.items()}
+    when = np.asarray(origins).astype("datetime64[s]")
+    for i, (uid, origin) in enumerate(zip(map(str, unique_ids), when)):
+        idx = groups.get(uid)
+        if idx is None:
+            continue
+        k = np.searchsorted(starts[idx], origin, side="right") - 1  # the last valid_from <= origin
+        if k >= 0:
+            rows[i] = idx[k]
+    return rows
+
+
+def checked_texts(texts: dict[str, str] | pd.DataFrame | None) -> dict[str, str] | pd.DataFrame:
+    """README input as the model reads it: a dict through :func:`~tsfuse.text.clean.prepare_texts`, a
+    versions frame through :func:`check_versions` and each of its texts through ``prepare_readme``."""
+    if not is_versions(texts):
+        return prepare_texts(texts)
+    frame = check_versions(texts)
+    if "text" in frame.columns:
+        frame["text"] = [prepare_readme(t, f"README version of {u!r} from {d:%Y-%m-%d}")
+                         for t, u, d in zip(frame["text"], frame[ID_COLUMN], frame[FROM_COLUMN])]
+    return frame
+
+
+def merge_texts(base: dict[str, str] | pd.DataFrame, given: dict[str, str] | pd.DataFrame) -> dict[str, str] | pd.DataFrame:
+    """The texts a call reads: ``given`` added to the model's ``base`` (a versions frame replaces them).
+
+    Raises:
+        TextInputError: plain texts given to a model that holds README versions (ambiguous).
+    """
+    if is_versions(given):
+        return given
+    if is_versions(base):
+        if given:
+            raise TextInputError("this model holds README versions (a frame); pass versions, not {unique_id: text}")
+        return base
+    return {**base, **given}
