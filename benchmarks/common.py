@@ -24,8 +24,8 @@ if str(REPO) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(REPO))
 
 from tsfuse.data.corpus import CORPUS_NAMES, Corpus, load_corpus  # noqa: E402
-from tsfuse.data.schema import DS, ID, PanelError  # noqa: E402
-from tsfuse.data.tasks import TaskSpec  # noqa: E402
+from tsfuse.data.schema import DS, ID, PanelError, validate_panel  # noqa: E402
+from tsfuse.data.tasks import TaskSpec, get_task  # noqa: E402
 from tsfuse.data.windows import make_windows  # noqa: E402
 
 log = logging.getLogger("benchmarks")
@@ -54,12 +54,60 @@ def load_named_corpus(name_or_path: str) -> Corpus:
         raise
 
 
+def is_bulk_build(folder: str | Path) -> bool:
+    """Whether ``folder`` is an output folder of ``tsfuse data build --repos`` (its manifest and panels)."""
+    return (Path(folder) / "manifest.csv").is_file() and (Path(folder) / "panel").is_dir()
+
+
+def corpus_from_build(folder: str | Path) -> Corpus:
+    """The projects a bulk build finished, as a git-history corpus; README texts are the versions
+    per quarter when the build recorded them (each window then reads the one known before its origin)."""
+    from tsfuse.data.sources.bulk import load_built, load_readme_versions
+
+    panel, head_texts = load_built(folder)
+    versions = load_readme_versions(folder)
+    return _git_corpus(panel, versions if len(versions) else head_texts, str(folder))
+
+
+def _git_corpus(panel: pd.DataFrame, texts, source: str) -> Corpus:
+    """A git-history corpus (the oss-activity task) of ``panel`` and its README texts or versions."""
+    panel = validate_panel(panel)
+    panel.attrs.update(corpus="oss-activity", source=source)
+    meta = pd.DataFrame({ID: sorted(panel[ID].unique())})
+    return Corpus("oss-activity", panel, texts, meta, get_task("oss-activity"))
+
+
+def corpus_from_repos(list_file: str | Path) -> Corpus:
+    """One local git repository (or bare snapshot) per line of ``list_file``, read with tsfuse's data
+    layer: each series ends at its snapshot's last complete month, and README texts are the versions
+    per quarter (BENCHMARK.md v2: a window reads the README committed before its origin)."""
+    from tsfuse.data.sources.git import from_git
+
+    base = Path(list_file).parent
+    paths = [base / line.strip() for line in Path(list_file).read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    if not paths:
+        raise BenchmarkError(f"{list_file} lists no repository (one path a line)")
+    panels, versions = [], []
+    for path in paths:
+        panel, history = from_git(path, readme_history=True)
+        panels.append(panel)
+        versions.append(history.assign(unique_id=panel[ID].iloc[0]))
+    names = [p[ID].iloc[0] for p in panels]
+    if len(set(names)) != len(names):
+        raise BenchmarkError(f"{list_file}: two repositories have the same owner/name "
+                             f"{sorted({n for n in names if names.count(n) > 1})}")
+    return _git_corpus(pd.concat(panels, ignore_index=True), pd.concat(versions, ignore_index=True), str(list_file))
+
+
 def restrict(corpus: Corpus, ids) -> Corpus:
     """The corpus limited to the projects ``ids``."""
     keep = set(ids)
     panel = corpus.panel[corpus.panel[ID].isin(keep)].reset_index(drop=True)
     panel.attrs = dict(corpus.panel.attrs)
-    return Corpus(name=corpus.name, panel=panel, texts={k: v for k, v in corpus.texts.items() if k in keep},
+    texts = (corpus.texts[corpus.texts[ID].isin(keep)] if isinstance(corpus.texts, pd.DataFrame)
+             else {k: v for k, v in corpus.texts.items() if k in keep})
+    return Corpus(name=corpus.name, panel=panel, texts=texts,
                   meta=corpus.meta[corpus.meta[ID].isin(keep)].reset_index(drop=True), task=corpus.task)
 
 

@@ -80,8 +80,8 @@ class Context:
     task: TaskSpec
     train_panel: pd.DataFrame
     eval_panel: pd.DataFrame
-    train_texts: dict[str, str]
-    eval_texts: dict[str, str]
+    train_texts: dict[str, str] | pd.DataFrame  # a frame: README versions (each window reads its own)
+    eval_texts: dict[str, str] | pd.DataFrame
     budgets: Budgets
     text_encoder: Any = None
     audit: list[dict] = field(default_factory=list)  # one entry per fit: what it was trained on
@@ -226,7 +226,8 @@ def _finetune_each(model, pretrain_s: float, ctx: Context, origin: pd.Timestamp,
     skipped = 0
     for i, uid in enumerate(map(str, windows.unique_id)):
         project = ctx.eval_panel[ctx.eval_panel[ID] == uid]
-        texts = {uid: ctx.eval_texts.get(uid, "")}
+        texts = (ctx.eval_texts[ctx.eval_texts[ID] == uid] if isinstance(ctx.eval_texts, pd.DataFrame)
+                 else {uid: ctx.eval_texts.get(uid, "")})
         t0 = time.perf_counter()
         history = before(project, origin)
         ctx.record_fit(f"tsfuse-ft:{uid}", origin, history)

@@ -39,7 +39,8 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from benchmarks import report  # noqa: E402
 from benchmarks.common import (  # noqa: E402
-    REPO, BenchmarkError, check_disjoint, command_line, eligible_projects, git_state, load_named_corpus,
+    REPO, BenchmarkError, check_disjoint, command_line, corpus_from_build, corpus_from_repos, eligible_projects,
+    git_state, is_bulk_build, load_named_corpus,
     load_split, machine, month, quiet_logs, restrict, seed_everything, task_origins, versions,
 )
 from benchmarks.methods import (  # noqa: E402
@@ -60,6 +61,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--mode", choices=("in-corpus", "cross-project"), default="in-corpus")
     p.add_argument("--train-dir", help="raw folder of the training projects (with --eval-dir; cross-project)")
     p.add_argument("--eval-dir", help="raw folder of the scored projects (with --train-dir)")
+    p.add_argument("--eval-repos", help="file listing local git repositories (or bare snapshots), one a line, to "
+                                        "score: built with tsfuse's data layer, README as of each origin; trained "
+                                        "on --train-dir, else on the whole --corpus (BENCHMARK.md v2)")
     p.add_argument("--methods", default=",".join(ALL_METHODS),
                    help=f"comma-separated, from {','.join(SELECTABLE_METHODS)} (default: all but tsfuse-ssl)")
     p.add_argument("--finetune", action="store_true", help="add tsfuse-ft: tsfuse fine-tuned per evaluation project "
@@ -84,16 +88,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--name", help="output file stem (default <corpus>-<mode>; <corpus>-cross-project-dirs with "
                                   "--train-dir/--eval-dir)")
     args = p.parse_args(argv)
-    if bool(args.train_dir) != bool(args.eval_dir):
-        p.error("--train-dir and --eval-dir go together")
+    if args.eval_dir and not args.train_dir:
+        p.error("--eval-dir needs --train-dir")
+    if args.train_dir and not (args.eval_dir or args.eval_repos):
+        p.error("--train-dir needs --eval-dir or --eval-repos")
+    if args.eval_dir and args.eval_repos:
+        p.error("--eval-dir and --eval-repos: give one")
     return args
 
 
 # --------------------------------------------------------------------------------- data
 def load_data(args) -> tuple:
     """(train corpus, eval corpus, mode, description of the split)."""
+    if args.eval_repos:
+        train = (corpus_from_build(args.train_dir) if args.train_dir and is_bulk_build(args.train_dir)
+                 else load_named_corpus(args.train_dir or args.corpus))
+        test = corpus_from_repos(args.eval_repos)
+        if train.name != test.name:
+            raise BenchmarkError(f"--eval-repos are git histories ({test.name}) but the training side is {train.name}")
+        check_disjoint(train.panel[ID].unique(), test.panel[ID].unique(), "the training projects and --eval-repos")
+        return train, test, "cross-project", {"train_dir": str(args.train_dir or args.corpus),
+                                              "eval_dir": f"repositories listed in {args.eval_repos}"}
     if args.train_dir:
-        train, test = load_named_corpus(args.train_dir), load_named_corpus(args.eval_dir)
+        train = corpus_from_build(args.train_dir) if is_bulk_build(args.train_dir) else load_named_corpus(args.train_dir)
+        test = load_named_corpus(args.eval_dir)
         if train.name != test.name:
             raise BenchmarkError(f"--train-dir is a {train.name} export but --eval-dir a {test.name} export; "
                                  "both must have the same layout (same task)")
@@ -159,7 +177,8 @@ def run(args, argv: list[str]) -> dict:
     budgets = Budgets.make(seed=args.seed, quick=args.quick, preset=args.preset, max_epochs=args.max_epochs,
                            jobs=args.jobs, tsfuse_model=args.tsfuse_model, tsfuse_train=args.tsfuse_train)
     encoder = text_encoder_for(budgets) if any(m.startswith("tsfuse") for m in methods) else None
-    has_text = any(test.texts.get(u, "").strip() for u in test.panel[ID].unique())
+    has_text = (bool(len(test.texts)) if isinstance(test.texts, pd.DataFrame)
+                else any(test.texts.get(u, "").strip() for u in test.panel[ID].unique()))
     ablate = "tsfuse" in methods and encoder is not None and has_text and not args.no_ablation
     jobs = methods + (list(ABLATION_METHODS) if ablate else [])
     ctx = Context(task=task, train_panel=train.panel, eval_panel=test.panel, train_texts=train.texts,
@@ -241,7 +260,7 @@ def write_outputs(res: dict) -> dict[str, Path]:
     args, task, w = res["args"], res["task"], res["windows"]
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = args.name or f"{task.name}-{res['mode']}" + ("-dirs" if args.train_dir else "")
+    stem = args.name or f"{task.name}-{res['mode']}" + ("-repos" if args.eval_repos else "-dirs" if args.train_dir else "")
     main_rows = [m for m in res["methods"] if m not in res["errors"]]
     table = report.summary_table(w, res["timings"], main_rows)
     full = report.summary_table(w, res["timings"], main_rows + res["ablation_methods"])

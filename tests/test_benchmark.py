@@ -118,7 +118,8 @@ def _spy(monkeypatch, seen: list) -> None:
 
     def pretrain(cls, panel, texts, task, **kw):
         note("tsfuse", panel, kw["before"])
-        assert set(texts) <= set(panel["unique_id"]), "README texts of projects outside the training panel"
+        ids = set(texts["unique_id"]) if isinstance(texts, pd.DataFrame) else set(texts)
+        assert ids <= set(panel["unique_id"]), "README texts of projects outside the training panel"
         return original_pretrain(cls, panel, texts, task, **kw)
 
     monkeypatch.setattr(Forecaster, "pretrain", classmethod(pretrain))
@@ -151,6 +152,50 @@ def test_train_dir_eval_dir_never_trains_on_eval_projects(raw_dirs, tmp_path, mo
     for who, ids, last, cutoff in seen:
         assert ids <= set(train) and not ids & set(test), who
         assert last < cutoff, who
+
+
+def _git_repos(root, names, seed):
+    """Small git repositories (monthly commits 2020-06 .. 2024-06, a README changed in 2022 and 2023)."""
+    from tests.data.test_git import ALICE, BOB, commit, git
+
+    rng = np.random.default_rng(seed)
+    for name in names:
+        repo = root / name
+        repo.mkdir(parents=True)
+        git(repo, "init", "-q", "-b", "main")
+        for month in pd.period_range("2020-06", "2024-06", freq="M").strftime("%Y-%m"):
+            for k in range(int(rng.integers(1, 4))):
+                files = {"src.txt": f"{month}-{k}"}
+                if month in ("2022-02", "2023-08") and k == 0:
+                    files["README.md"] = f"{name} as of {month}: a small library"
+                commit(repo, files, ALICE if k % 2 else BOB, f"{month}-1{k}T10:00:00+00:00")
+    return [root / n for n in names]
+
+
+@pytest.mark.slow
+def test_eval_repos_are_built_with_the_data_layer_and_never_trained_on(tmp_path, monkeypatch, isolated_git):
+    from tsfuse.data.sources.bulk import build_bulk
+
+    train = _git_repos(tmp_path / "train", ["lib0", "lib1", "lib2"], seed=4)
+    scored = _git_repos(tmp_path / "eval", ["app0", "app1"], seed=5)
+    (tmp_path / "train.txt").write_text("".join(f"{p}\n" for p in train))
+    build_bulk(tmp_path / "train.txt", tmp_path / "built", progress=False)
+    (tmp_path / "eval.txt").write_text("".join(f"{p}\n" for p in scored))
+    seen: list = []
+    _spy(monkeypatch, seen)
+    code = bench.main(["--train-dir", str(tmp_path / "built"), "--eval-repos", str(tmp_path / "eval.txt"), "--quick",
+                       "--methods", "naive,ridge,tsfuse", "--no-ablation", "--out", str(tmp_path / "out")])
+    assert code == 0
+    report = json.loads((tmp_path / "out" / "oss-activity-cross-project-repos.json").read_text())
+    assert report["projects"] == {"train": 3, "eval": 2}
+    _finite_rows(report["results"])
+    assert sorted(w for w, *_ in seen) == ["LagForecaster", "tsfuse"]
+    for who, ids, last, cutoff in seen:
+        assert ids == {"lib0", "lib1", "lib2"} and last < cutoff, who
+    (tmp_path / "both.txt").write_text(f"{train[0]}\n{scored[0]}\n")
+    with pytest.raises(BenchmarkError, match="lib0"):
+        bench.main(["--train-dir", str(tmp_path / "built"), "--eval-repos", str(tmp_path / "both.txt"), "--quick",
+                    "--methods", "naive", "--out", str(tmp_path / "out2")])
 
 
 def test_overlapping_folders_are_refused(raw_dirs, tmp_path):

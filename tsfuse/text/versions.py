@@ -72,15 +72,10 @@ def checked_texts(texts: dict[str, str] | pd.DataFrame | None) -> dict[str, str]
 
 
 def merge_texts(base: dict[str, str] | pd.DataFrame, given: dict[str, str] | pd.DataFrame) -> dict[str, str] | pd.DataFrame:
-    """The texts a call reads: ``given`` added to the model's ``base`` (a versions frame replaces them).
-
-    Raises:
-        TextInputError: plain texts given to a model that holds README versions (ambiguous).
-    """
-    if is_versions(given):
+    """The texts a call reads: ``given`` added to the model's ``base`` when both are dicts; otherwise
+    whichever is given (a versions frame, or a dict for a model that holds versions) replaces ``base``."""
+    if is_versions(given) or (is_versions(base) and given):
         return given
     if is_versions(base):
-        if given:
-            raise TextInputError("this model holds README versions (a frame); pass versions, not {unique_id: text}")
         return base
     return {**base, **given}
