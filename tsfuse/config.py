@@ -64,6 +64,9 @@ class ModelConfig(DictConfig):
     # first 3 months imply, which widened p10-p90 there (not in months 4-6). False: only the value
     # loss shapes the quantiles; the class heads read them detached.
     class_loss_shapes_values: bool = True
+    # the level values and targets are centred on: mean of the last 12 months (tsfuse 0.1), of the last
+    # 3, or the last month (the network then forecasts a change from the naive forecast)
+    centre: str = "mean12"
 
     def __post_init__(self) -> None:
         if self.context_length < 12:

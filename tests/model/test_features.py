@@ -74,3 +74,14 @@ def test_targets_are_log_ratios_to_the_context_level(panel, task):
     w, x = _inputs(panel, task, ["2021-06"])
     expected = np.log1p(w.target) - np.log1p(w.scale)[:, None]
     np.testing.assert_allclose(x["target"], expected.astype(np.float32), rtol=1e-6)
+
+
+def test_values_and_targets_can_be_centred_on_the_last_month_or_the_last_three(panel, task):
+    w = make_windows(panel, task, ["2021-06"], context_length=24)
+    n = len(w)
+    for centre, level in (("last", w.context[:, -1]), ("mean3", w.context[:, -3:].mean(1)), ("mean12", w.scale)):
+        x = build_inputs(w, COVARIATES, np.zeros((n, 4)), np.zeros(n), centre)
+        np.testing.assert_allclose(x["log_scale"], np.log1p(level), rtol=1e-5)
+        np.testing.assert_allclose(x["values"][:, -1], np.log1p(w.context[:, -1]) - np.log1p(level), atol=1e-5)
+    with pytest.raises(ValueError, match="centre must be one of"):
+        build_inputs(w, COVARIATES, np.zeros((n, 4)), np.zeros(n), "median")

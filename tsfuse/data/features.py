@@ -14,7 +14,8 @@ key                shape         content
 ``covariates``     [N, L, C]     log1p(covariate) - its cov_scale; 0 on padding or if absent
 ``mask``           [N, L]        1 for a real month, 0 for padding (padding is on the left)
 ``calendar``       [N, L, 2]     sin and cos of the month of year
-``log_scale``      [N]           log1p of the mean of the last 12 real months of y
+``log_scale``      [N]           log1p of the level: the mean of the last 12 real months of y (or of
+                                 the last 3, or the last month: ``centre``)
 ``age``            [N]           log1p(months of history) / 5
 ``cov_scale``      [N, C]        log1p of each covariate's mean over the last 12 real months
 ``cov_present``    [N, C]        1 if the covariate exists in the data (absent ones are zeros)
@@ -107,6 +108,22 @@ def _recent_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (v * m).sum(1) / np.maximum(m.sum(1), 1.0)
 
 
+CENTRES = ("mean12", "mean3", "last")
+
+
+def _centre(windows: WindowSet, centre: str) -> np.ndarray:
+    """[N] the level values and targets are centred on: the mean of the last 12 real context months
+    (``mean12``), of the last 3 (``mean3``) or the last month (``last``); the network then forecasts
+    a change from that level (``last``: from the naive forecast)."""
+    if centre == "mean12":
+        return windows.scale
+    if centre not in CENTRES:
+        raise ValueError(f"centre must be one of {CENTRES}, got {centre!r}")
+    k = 1 if centre == "last" else 3
+    m = windows.mask[:, -k:]
+    return (windows.context[:, -k:] * m).sum(1) / np.maximum(m.sum(1), 1.0)
+
+
 def _mase_scale(context: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """[N]: mean |y_t - y_(t-1)| over consecutive real context months; 1 where it is 0 or undefined."""
     both = mask[:, 1:] * mask[:, :-1]
@@ -126,6 +143,7 @@ def build_inputs(
     covariates: tuple[str, ...],
     text_vectors: np.ndarray,
     text_present: np.ndarray,
+    centre: str = "mean12",
 ) -> dict[str, np.ndarray]:
     """Model inputs and training targets for ``windows``, by name (see the module docstring).
 
@@ -135,6 +153,7 @@ def build_inputs(
             ones are zero with ``cov_present = 0`` (the model learns to ignore them).
         text_vectors: README embeddings [N, D], aligned with the windows.
         text_present: [N], 1 where the project has a README.
+        centre: the level ``log_scale`` is taken at (:data:`CENTRES`; see :func:`_centre`).
 
     Returns:
         Float32 arrays (int64 for ``trend`` and ``level``) under the keys of :data:`INPUT_KEYS`.
@@ -147,7 +166,7 @@ def build_inputs(
         if name in windows.covariate_names:
             cov[:, :, j] = windows.covariates[:, :, windows.covariate_names.index(name)]
             present[:, j] = 1.0
-    log_scale = np.log1p(windows.scale)
+    log_scale = np.log1p(_centre(windows, centre))
     log_cov_scale = np.log1p(_recent_mean(cov, mask)) if covariates else np.zeros((n, 0))
     target = np.log1p(windows.target) - log_scale[:, None]
     arrays = {

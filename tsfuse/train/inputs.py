@@ -70,7 +70,7 @@ class InputBuilder:
             vectors, present = self._versioned_vectors(windows, texts)
         else:
             vectors, present = self._text_vectors(windows.unique_id, texts)
-        return build_inputs(windows, self.model_config.covariates, vectors, present)
+        return build_inputs(windows, self.model_config.covariates, vectors, present, self.model_config.centre)
 
     def _versioned_vectors(self, windows: WindowSet, versions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Each window's README vector from the version it may read (none: the no-text vector)."""

@@ -82,8 +82,9 @@ class CropDataset(Dataset):
     ``series`` [P*K, L, F] (the model's channels), ``mask`` [P*K, L], ``project`` [P*K]."""
 
     def __init__(self, histories: Histories, covariates: tuple[str, ...], context_length: int, n_crops: int,
-                 min_len: int, seed: int = 0) -> None:
+                 min_len: int, seed: int = 0, centre: str = "mean12") -> None:
         self.h = histories
+        self.centre = centre  # as the model's inputs (ModelConfig.centre)
         self.covariates = covariates
         self.spec = FeatureSpec.for_covariates(covariates)
         self.context_length = context_length
@@ -100,7 +101,8 @@ class CropDataset(Dataset):
         length = self.rng.integers(self.min_len, np.minimum(months, self.context_length) + 1)
         start = self.rng.integers(0, months - length + 1)
         windows = crop_windows(self.h, project, start, length, self.context_length)
-        arrays = build_inputs(windows, self.covariates, np.zeros((len(project), 0)), np.zeros(len(project)))
+        arrays = build_inputs(windows, self.covariates, np.zeros((len(project), 0)), np.zeros(len(project)),
+                              self.centre)
         inputs = {k: torch.from_numpy(v) for k, v in arrays.items()}
         return {"series": self.spec.series(inputs), "mask": inputs["mask"],
                 "project": torch.from_numpy(project)}
@@ -152,7 +154,7 @@ def crop_loader(histories: Histories, model_config: ModelConfig, train_config: T
     """Shuffled batches of ``ssl.batch_projects`` projects, ``ssl.crops`` fresh crops each (seeded)."""
     ssl = train_config.ssl
     dataset = CropDataset(histories, model_config.covariates, model_config.context_length, ssl.crops,
-                          ssl.min_len, seed=train_config.seed)
+                          ssl.min_len, seed=train_config.seed, centre=model_config.centre)
     sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(train_config.seed))
     # a last batch of one project would have no negatives
     batches = BatchSampler(sampler, ssl.batch_projects, drop_last=len(dataset) > ssl.batch_projects)
