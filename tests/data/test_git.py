@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+import io
 import os
 import subprocess
 
@@ -249,3 +250,15 @@ def test_a_bare_clone_reads_like_its_source(repo, tmp_path):
     panel, bare_readme = from_git(bare, snapshot="2023-05-20", unique_id="demo")
     pd.testing.assert_frame_equal(panel, expected)
     assert bare_readme == readme
+
+
+def test_cli_fit_takes_until_and_name_for_a_git_repository(repo, capsys):
+    from tsfuse.app.cli import main
+
+    set_mtimes(repo, "2023-06-20")
+    assert main(["fit", "--git", str(repo), "--until", "2023-04", "--name", "me/demo", "--format", "csv",
+                 "--pretrained", "oss-activity"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert set(table["unique_id"]) == {"me/demo"} and table["ds"].iloc[0] == "2023-05-01"  # after April
+    assert main(["fit", "--git", str(repo), "--until", "2023-09"]) == 2
+    assert "last complete month is 2023-05" in capsys.readouterr().err
