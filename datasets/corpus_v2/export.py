@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import sys
 
-# this folder holds select.py, which would shadow the standard library's select module: drop the
+# a script here named like a standard-library module (select.py, since renamed) shadowed it: drop the
 # folder from sys.path and load fetchlib by its file path
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
