@@ -223,6 +223,29 @@ def test_id_of_a_corpus_snapshot_folder(repo, tmp_path):
     assert guess_id(bare_clone(repo, tmp_path / "a+b" / "mirror")) == "mirror"
     panel, _ = from_git(tmp_path / "pallets+flask" / "repo", snapshot="2023-05-20", unique_id="me/mine")
     assert set(panel["unique_id"]) == {"me/mine"}
+    work = tmp_path / "tj+co" / "repo"  # a snapshot with a work tree, read through its .git folder
+    subprocess.run(["git", "clone", "-q", repo.as_uri(), str(work)], check=True, capture_output=True)
+    (work / ".git" / "config").write_text("[core]\n\trepositoryformatversion = 0\n")  # no origin remote
+    assert guess_id(work / ".git") == "tj/co"
+
+
+def test_a_commit_with_a_malformed_author_date_is_dated_by_its_committer(tmp_path, caplog):
+    r = tmp_path / "r"
+    r.mkdir()
+    git(r, "init", "-q", "-b", "main")
+    commit(r, {"a.txt": "a"}, ALICE, "2023-01-10T10:00:00+00:00")
+    tree = subprocess.run(["git", "-C", str(r), "rev-parse", "HEAD^{tree}"], capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(["git", "-C", str(r), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    raw = (f"tree {tree}\nparent {head}\nauthor A <a@example.com> 1675000000 --700\n"
+           f"committer A <a@example.com> 1675000000 +0000\n\nbroken date\n")
+    sha = subprocess.run(["git", "-C", str(r), "hash-object", "-t", "commit", "-w", "--literally", "--stdin"],
+                         input=raw, capture_output=True, text=True, check=True).stdout.strip()
+    git(r, "update-ref", "refs/heads/main", sha)
+    with caplog.at_level(logging.WARNING):
+        commits = read_commits(r)
+    assert len(commits) == 2 and "author date git cannot read" in caplog.text
+    broken = commits[commits["sha"] == sha[:12]].iloc[0]
+    assert broken["authored_at"] == broken["committed_at"] == pd.Timestamp(1675000000, unit="s", tz="UTC")
 
 
 @pytest.mark.parametrize("english", ["README.en.md", "README-EN.md", "README_EN.md", "readme.en.rst", "Readme_en.md"])

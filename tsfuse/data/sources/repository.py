@@ -188,15 +188,21 @@ def read_commits(repo: Path, missing: frozenset[str] = frozenset()) -> pd.DataFr
     else:
         out = run_git(repo, *args)
     ids: dict[str, str] = {}
-    rows = []
+    rows, undated = [], 0
     for record in out.split(_RECORD)[1:]:
         header, _, stat = record.partition("\n")
         sha, parents, email, authored, committed = header.split(_FIELD)
         if email not in ids:
             ids[email] = hashlib.sha1(email.lower().encode("utf-8")).hexdigest()[:12]
         counts = {kind: int(n) for n, kind in _STAT.findall(stat)}
+        if not authored:  # a malformed author date (e.g. zone "--700"): git prints nothing for %at
+            undated += 1
+            authored = committed
         rows.append((sha[:12], int(authored), int(committed), ids[email], int(len(parents.split()) > 1),
                      counts.get("file", 0), counts.get("insertion", 0), counts.get("deletion", 0)))
+    if undated:
+        log.warning("%s: %d commit(s) have an author date git cannot read (a malformed time zone); their "
+                    "committer date is used instead", repo, undated)
     df = pd.DataFrame(rows, columns=["sha", "authored_at", "committed_at", "author_id", "is_merge",
                                      "files_changed", "insertions", "deletions"])
     for col in ("authored_at", "committed_at"):
@@ -282,6 +288,8 @@ def guess_id(repo: Path) -> str:
     if len(parts) >= 2:
         return "/".join(parts[-2:])
     folder = repo.resolve()
+    if folder.name == ".git":  # the git folder of a clone: name it by the clone
+        folder = folder.parent
     snapshot = _OWNER_NAME.fullmatch(folder.parent.name) if folder.name.lower() in SNAPSHOT_FOLDERS else None
     return f"{snapshot[1]}/{snapshot[2]}" if snapshot else folder.name
 
