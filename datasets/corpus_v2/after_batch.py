@@ -24,26 +24,13 @@ kept as they are and leftover snapshot folders are deleted.
 
 from __future__ import annotations
 
-import os
-import sys
-
-# a script here named like a standard-library module (select.py, since renamed) shadowed it: drop the
-# folder from sys.path and load fetchlib by its file path
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-import importlib.util  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("fetchlib", os.path.join(_HERE, "fetchlib.py"))
-fl = importlib.util.module_from_spec(_spec)
-sys.modules["fetchlib"] = fl
-_spec.loader.exec_module(fl)
-
 import argparse
 import json
 import shutil
 import sys
 from pathlib import Path
 
+import fetchlib as fl  # this folder is on sys.path when a script here runs
 
 
 def main() -> int:

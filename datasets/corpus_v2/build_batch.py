@@ -19,27 +19,16 @@ The build is resumable: rerunning this after a stop rebuilds only what has no do
 
 from __future__ import annotations
 
-import os
-import sys
-
-# a script here named like a standard-library module (select.py, since renamed) shadowed it: drop the
-# folder from sys.path and load fetchlib by its file path
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-import importlib.util  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("fetchlib", os.path.join(_HERE, "fetchlib.py"))
-fl = importlib.util.module_from_spec(_spec)
-sys.modules["fetchlib"] = fl
-_spec.loader.exec_module(fl)
-
 import argparse
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import fetchlib as fl  # this folder is on sys.path when a script here runs
 
 
 ROOT = fl.HERE.parent.parent

@@ -23,20 +23,6 @@ file name (never README text); prints the sizes.
 
 from __future__ import annotations
 
-import os
-import sys
-
-# a script here named like a standard-library module (select.py, since renamed) shadowed it: drop the
-# folder from sys.path and load fetchlib by its file path
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-import importlib.util  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("fetchlib", os.path.join(_HERE, "fetchlib.py"))
-fl = importlib.util.module_from_spec(_spec)
-sys.modules["fetchlib"] = fl
-_spec.loader.exec_module(fl)
-
 import argparse
 import json
 import os
@@ -48,6 +34,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+import fetchlib as fl  # this folder is on sys.path when a script here runs
 
 
 COUNTS = ["y", "authors", "new_authors", "churn", "merges", "releases"]

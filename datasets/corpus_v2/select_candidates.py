@@ -5,7 +5,7 @@ Reads only files in this folder plus the reserved list:
   <shared>/reserved-projects.txt  (default: <repo root>/../shared/data)
 Writes candidates.csv and counts.json (the per-step counts quoted in PROCEDURE.md).
 
-    python datasets/corpus_v2/select.py [--shared PATH] [--k 7] [--top 3] [--owner-cap 3]
+    python datasets/corpus_v2/select_candidates.py [--shared PATH] [--k 7] [--top 3] [--owner-cap 3]
 """
 import argparse
 import csv
