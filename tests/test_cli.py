@@ -62,3 +62,21 @@ def test_version_flag_prints_the_package_version(capsys):
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0 and capsys.readouterr().out.strip() == f"tsfuse {__version__}"
+
+
+def test_backtest_origins_are_the_latest_whose_horizon_is_observed(tmp_path, capsys):
+    import io
+
+    import pandas as pd
+
+    from tsfuse.app.cli import main
+    from tsfuse.data.synthetic import generate_panel
+
+    panel = generate_panel(1, 36, seed=4, start="2021-01")
+    csv = tmp_path / "p.csv"
+    panel[["ds", "y"]].to_csv(csv, index=False)
+    assert main(["backtest", "--csv", str(csv), "--n-windows", "2", "--step-size", "3", "--format", "csv"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    # last month 2023-12, horizon 6: origins 2023-04 and 2023-07, so cutoffs 2023-03 and 2023-06
+    assert sorted(table["cutoff"].unique()) == ["2023-03-01", "2023-06-01"]
+    assert len(table) == 12 and table["y"].notna().all()

@@ -204,8 +204,7 @@ class Forecaster:
         if (origins is None) == (n_windows is None):
             raise ValueError("give origins=[...] or n_windows=N (one of them)")
         if origins is None:
-            last = panel[DS].max() - pd.DateOffset(months=self.task.horizon - 1)
-            origins = [last - pd.DateOffset(months=step_size * k) for k in range(n_windows)][::-1]
+            origins = inference.latest_origins(panel, self.task.horizon, n_windows, step_size)
         windows, out = self.backtest(panel, origins, texts)
         return inference.backtest_table(windows, out, self.model_config.quantiles, self.task)
 

@@ -91,6 +91,13 @@ def _check_history(panel: pd.DataFrame, windows: WindowSet, origin, task_min_his
                     sorted(set(windows.age[cold].tolist())), task_min_history)
 
 
+def latest_origins(panel: pd.DataFrame, horizon: int, n_windows: int, step_size: int = 1) -> list[pd.Timestamp]:
+    """The latest ``n_windows`` forecast origins, ``step_size`` months apart, whose whole ``horizon``
+    lies inside ``panel``'s months (oldest first)."""
+    last = panel[DS].max() - pd.DateOffset(months=horizon - 1)
+    return [last - pd.DateOffset(months=step_size * k) for k in range(n_windows)][::-1]
+
+
 def backtest_table(windows: WindowSet, out: dict[str, np.ndarray], quantiles: tuple[float, ...],
                    task: TaskSpec) -> pd.DataFrame:
     """:func:`forecast_table` of backtest windows, neuralforecast's ``cross_validation`` way: plus

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from tsfuse.api import fit
 from tsfuse.data.schema import DS, ID, ensure_checked
+from tsfuse.data.sources.repository import check_repository, guess_id
 from tsfuse.io.atomic import atomic_write
 from tsfuse.io.parallel import check_engine, run_tasks
 from tsfuse.text.clean import prepare_texts
@@ -123,8 +124,6 @@ def _projects(panel: pd.DataFrame | None, texts: dict[str, str] | None,
         for uid, rows in checked.groupby(ID, sort=True):
             projects.append(Project(str(uid), rows.drop(columns=[ID]).reset_index(drop=True), readmes.get(str(uid), "")))
     for path in repos or []:
-        from tsfuse.data.sources.repository import check_repository, guess_id
-
         projects.append(Project(guess_id(check_repository(path)), git=str(path)))
     names = [p.name for p in projects]
     repeated = sorted({n for n in names if names.count(n) > 1})

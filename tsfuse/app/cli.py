@@ -213,15 +213,17 @@ def cmd_forecast(args) -> None:
 def cmd_backtest(args) -> None:
     from tsfuse.api import fit
     from tsfuse.data.schema import validate_panel
+    from tsfuse.inference import latest_origins
 
     panel, readme = _project_input(args)
     if ID not in panel.columns:
         panel.insert(0, ID, args.unique_id or "project")
     panel = validate_panel(panel)
-    last = panel[DS].max()
-    step = args.step_size
-    origins = ([pd.Timestamp(f"{o}-01") for o in args.origins.split(",")] if args.origins else
-               [last - pd.DateOffset(months=5 + step * k) for k in range(args.n_windows)][::-1])
+    if args.origins:
+        origins = [pd.Timestamp(f"{o}-01") for o in args.origins.split(",")]
+    else:  # the horizon is the pretrained model's
+        horizon = fit(panel, readme, pretrained=args.pretrained, finetune=False).task.horizon
+        origins = latest_origins(panel, horizon, args.n_windows, args.step_size)
     # fitted (fine-tuned) on the months before the first origin only: no forecast sees its own targets
     model = fit(panel[panel[DS] < min(origins)], readme, pretrained=args.pretrained)
     table = model.cross_validation(panel, origins=origins, texts={str(panel[ID].iloc[0]): readme})
