@@ -93,7 +93,14 @@ def _check_history(panel: pd.DataFrame, windows: WindowSet, origin, task_min_his
 
 def latest_origins(panel: pd.DataFrame, horizon: int, n_windows: int, step_size: int = 1) -> list[pd.Timestamp]:
     """The latest ``n_windows`` forecast origins, ``step_size`` months apart, whose whole ``horizon``
-    lies inside ``panel``'s months (oldest first)."""
+    lies inside ``panel``'s months (oldest first); origins without enough history before them give
+    no window later (BENCHMARK.md rules).
+
+    Raises:
+        ValueError: ``n_windows`` or ``step_size`` below 1.
+    """
+    if n_windows < 1 or step_size < 1:
+        raise ValueError(f"n_windows and step_size must be >= 1, got n_windows={n_windows}, step_size={step_size}")
     last = panel[DS].max() - pd.DateOffset(months=horizon - 1)
     return [last - pd.DateOffset(months=step_size * k) for k in range(n_windows)][::-1]
 

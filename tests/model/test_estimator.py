@@ -228,6 +228,8 @@ def test_cross_validation_is_the_backtest_as_a_long_frame(global_model, panel):
     assert set(first["trend_true"]) <= {"down", "flat", "up"}
     with pytest.raises(ValueError, match="give origins"):
         global_model.cross_validation(panel)
+    with pytest.raises(ValueError, match="n_windows and step_size must be >= 1, got n_windows=2, step_size=0"):
+        global_model.cross_validation(panel, n_windows=2, step_size=0)
 
 
 def test_horizon_and_quantile_levels_are_chosen_at_pretraining(panel, task):
