@@ -182,3 +182,11 @@ def test_interval_baselines_give_ordered_quantiles_whose_middle_is_the_value_for
     assert (np.diff(result.quantiles, axis=-1) >= 0).all()
     np.testing.assert_array_equal(result.forecasts, result.quantiles[..., 1])
     assert forecast_windows(small("ridge"), panel, windows).quantiles is None
+
+
+def test_band_around_keeps_the_value_forecast_and_widens_a_crossed_band():
+    from tsfuse.eval.baselines.base import band_around
+
+    out = band_around(np.array([5.0, 1.0]), np.array([4.0, 2.0]), np.array([3.0, 3.0]))
+    np.testing.assert_array_equal(out, [[3.0, 4.0, 5.0], [1.0, 2.0, 3.0]])  # crossed bounds swapped, p50 kept
+    np.testing.assert_array_equal(band_around(np.array([2.0]), np.array([1.0]), np.array([3.0])), [[1.0, 1.0, 3.0]])

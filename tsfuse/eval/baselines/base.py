@@ -42,6 +42,13 @@ class IntervalBaseline(Baseline, Protocol):
         ...
 
 
+def band_around(low: np.ndarray, mid: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """``[..., 3]`` p10 / p50 / p90 with p50 = ``mid`` (the value forecast, never moved) and the band
+    widened to contain it where two separately fitted bounds cross or miss it."""
+    lo, hi = np.minimum(low, high), np.maximum(low, high)
+    return np.stack([np.minimum(lo, mid), mid, np.maximum(hi, mid)], axis=-1)
+
+
 def before(panel: pd.DataFrame, cutoff: pd.Timestamp | str | np.datetime64) -> pd.DataFrame:
     """The rows of ``panel`` strictly before ``cutoff`` (a month start)."""
     return panel[panel[DS] < pd.Timestamp(cutoff)]

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from tsfuse.eval.baselines.base import before
+from tsfuse.eval.baselines.base import band_around, before
 from tsfuse.data.schema import covariate_columns
 from tsfuse.data.tasks import TaskSpec
 from tsfuse.data.windows import SCALE_MONTHS, WindowSet, make_windows
@@ -130,10 +130,9 @@ class QuantileLagForecaster(LagForecaster):
         self.band = {q: [self.make_quantile(q).fit(X, Y[:, h]) for h in range(Y.shape[1])] for q in (0.1, 0.9)}
 
     def predict_quantiles(self, panel: pd.DataFrame, windows: WindowSet) -> np.ndarray:
-        """``[N, H, 3]``: p10, p50 (the value forecast), p90, sorted so they never cross."""
-        parts = [self._predict_with(self.band[0.1], panel, windows), self.predict(panel, windows),
-                 self._predict_with(self.band[0.9], panel, windows)]
-        return np.sort(np.stack(parts, axis=-1), axis=-1)
+        """``[N, H, 3]``: p10, p50 (the value forecast), p90; the band always contains p50."""
+        return band_around(self._predict_with(self.band[0.1], panel, windows), self.predict(panel, windows),
+                           self._predict_with(self.band[0.9], panel, windows))
 
 
 def lightgbm(task: TaskSpec, n_estimators: int = 400, learning_rate: float = 0.03, num_leaves: int = 31,

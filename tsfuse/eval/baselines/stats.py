@@ -14,7 +14,7 @@ import pandas as pd
 from statsforecast import StatsForecast
 from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
 
-from tsfuse.eval.baselines.base import past_values
+from tsfuse.eval.baselines.base import band_around, past_values
 from tsfuse.eval.baselines.simple import SEASON, naive_quantiles
 from tsfuse.data.schema import DS, ID, Y
 from tsfuse.data.windows import WindowSet
@@ -83,4 +83,4 @@ class StatsForecaster:
             log.warning("%s gave no finite 80%% interval for %d of %d series; p10 = p90 = p50 for them",
                         self.name, int(bad_band.sum()), len(keys))
             pred[bad_band] = pred[bad_band][..., 1:2]
-        return np.sort(pred, axis=-1)
+        return band_around(pred[..., 0], pred[..., 1], pred[..., 2])
