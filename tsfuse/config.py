@@ -67,6 +67,9 @@ class ModelConfig(DictConfig):
     # the level values and targets are centred on: mean of the last 12 months (tsfuse 0.1), of the last
     # 3, or the last month (the network then forecasts a change from the naive forecast)
     centre: str = "mean12"
+    # True: the fusion MLP also reads what a tree model sees (recent means, volatility, months since
+    # the last active month and release...: tsfuse.data.features.HISTORY_FEATURES)
+    history_features: bool = False
 
     def __post_init__(self) -> None:
         if self.context_length < 12:

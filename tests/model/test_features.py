@@ -4,11 +4,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tsfuse.data.features import INPUT_KEYS, FeatureSpec, build_inputs
-from tsfuse.data.windows import make_windows
+from tsfuse.data.features import HISTORY_FEATURES, INPUT_KEYS, FeatureSpec, build_inputs
+from tsfuse.data.windows import WindowSet, make_windows
 
 COVARIATES = ("authors", "churn", "stars")
-CONTEXT_KEYS = ("values", "covariates", "mask", "calendar", "log_scale", "age", "cov_scale", "cov_present", "mase_scale")
+CONTEXT_KEYS = ("values", "covariates", "mask", "calendar", "log_scale", "age", "cov_scale", "cov_present", "mase_scale",
+                "history")
 
 
 def _inputs(panel, task, origins):
@@ -36,7 +37,8 @@ def test_named_arrays_and_their_shapes(panel, task):
     n, c = len(w), len(COVARIATES)
     assert tuple(x) == INPUT_KEYS
     shapes = {"values": (n, 24), "covariates": (n, 24, c), "mask": (n, 24), "calendar": (n, 24, 2),
-              "log_scale": (n,), "age": (n,), "cov_scale": (n, c), "cov_present": (n, c), "text": (n, 4),
+              "log_scale": (n,), "age": (n,), "cov_scale": (n, c), "cov_present": (n, c),
+              "history": (n, len(HISTORY_FEATURES)), "text": (n, 4),
               "text_present": (n,), "target": (n, 6), "target_mask": (n, 6), "mase_scale": (n,), "trend": (n,), "level": (n,)}
     assert {k: v.shape for k, v in x.items()} == shapes
     assert x["trend"].dtype == x["level"].dtype == np.int64
@@ -68,6 +70,42 @@ def test_feature_spec_sizes_and_order(panel, task):
     np.testing.assert_array_equal(series[..., 4].numpy(), x["mask"])  # before the two calendar channels
     np.testing.assert_array_equal(static[:, 0].numpy(), x["log_scale"])
     assert FeatureSpec().series_channels == 4 and FeatureSpec().static_size == 2
+    with_history = FeatureSpec.for_covariates(list(COVARIATES), history=True)
+    assert with_history.static_size == spec.static_size + len(HISTORY_FEATURES)
+    np.testing.assert_array_equal(with_history.static(batch)[:, -len(HISTORY_FEATURES):].numpy(), x["history"])
+
+
+def _window(context, releases):
+    """One hand-made window (12 real months after 4 padded ones) with a ``releases`` covariate."""
+    n_pad = 4
+    context = np.array([0.0] * n_pad + context, dtype=float)[None, :]
+    mask = np.array([0.0] * n_pad + [1.0] * (context.shape[1] - n_pad))[None, :]
+    cov = np.array([0.0] * n_pad + releases, dtype=float)[None, :, None]
+    return WindowSet(unique_id=np.array(["p"]), origin=np.array(["2022-01"], dtype="datetime64[M]"), context=context,
+                     mask=mask, covariates=cov, covariate_names=("releases",), age=np.array([12]),
+                     scale=np.array([context[0, -12:].mean()]), target=np.full((1, 6), np.nan),
+                     trend=np.array([-1]), level=np.array([-1]))
+
+
+def test_history_features_by_hand():
+    y = [4, 4, 4, 4, 4, 4, 8, 8, 8, 0, 0, 0]
+    releases = [0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    w = _window(y, releases)
+    h = dict(zip(HISTORY_FEATURES, build_inputs(w, ("releases",), np.zeros((1, 2)), np.zeros(1))["history"][0]))
+    log_scale = np.log1p(np.mean(y))
+    assert h["mean3"] == pytest.approx(0.0 - log_scale, abs=1e-6)  # log1p(0) - log_scale
+    assert h["mean6"] == pytest.approx(np.log1p(4.0) - log_scale, abs=1e-6)
+    assert h["last"] == pytest.approx(-log_scale, abs=1e-6)
+    assert h["std12"] == pytest.approx(np.std(np.log1p(y)), abs=1e-5)
+    assert h["momentum"] == pytest.approx(np.mean(np.log1p(y[6:])) - np.log1p(4.0), abs=1e-5)
+    mase = np.abs(np.diff(y)).mean()
+    assert h["volatility"] == pytest.approx(np.log1p(mase) - log_scale, abs=1e-5)
+    assert h["zero_share12"] == pytest.approx(3 / 12)
+    assert h["since_active"] == pytest.approx(np.log1p(3) / 5)  # the last active month is 3 months back
+    assert h["since_release"] == pytest.approx(np.log1p(10) / 5)  # month 2 of 12
+    never = dict(zip(HISTORY_FEATURES, build_inputs(_window([0] * 12, [0] * 12), ("releases",), np.zeros((1, 2)),
+                                                    np.zeros(1))["history"][0]))
+    assert never["since_active"] == never["since_release"] == pytest.approx(np.log1p(12) / 5)  # none in 12 real months
 
 
 def test_targets_are_log_ratios_to_the_context_level(panel, task):

@@ -152,3 +152,15 @@ def test_implied_class_probabilities_follow_the_benchmark_rules():
     assert torch.allclose(level.exp().sum(-1), torch.ones(3), atol=1e-3)
     assert trend.argmax(-1).tolist() == [0, 1, 2]  # down, flat, up
     assert level.argmax(-1).tolist() == [0, 2, 4]  # <1, 10-<50, >=200
+
+
+def test_history_features_reach_the_fusion_only_when_configured():
+    from tsfuse.data.features import HISTORY_FEATURES
+
+    torch.manual_seed(0)
+    for history in (False, True):
+        cfg = ModelConfig(hidden_size=8, fusion_size=8, text_model=None, history_features=history)
+        net, batch = TwoTowerNet(cfg).eval(), _batch(cfg)
+        a = net(dict(batch, history=torch.zeros(5, len(HISTORY_FEATURES))))["quantiles"]
+        b = net(dict(batch, history=torch.ones(5, len(HISTORY_FEATURES))))["quantiles"]
+        assert torch.equal(a, b) != history

@@ -19,6 +19,8 @@ key                shape         content
 ``age``            [N]           log1p(months of history) / 5
 ``cov_scale``      [N, C]        log1p of each covariate's mean over the last 12 real months
 ``cov_present``    [N, C]        1 if the covariate exists in the data (absent ones are zeros)
+``history``        [N, K]        what a tree model sees (:data:`HISTORY_FEATURES`, :func:`history_features`);
+                                 read by the network only when ``ModelConfig.history_features``
 ``text``           [N, D]        README embedding
 ``text_present``   [N]           1 if the project has a README
 ``target``         [N, H]        log1p(y) - log_scale of the horizon months; 0 where unknown
@@ -43,7 +45,7 @@ import torch
 from tsfuse.data.windows import SCALE_MONTHS, WindowSet
 
 SERIES_KEYS = ("values", "covariates", "mask", "calendar")  # per-month channels, in the network's order
-STATIC_KEYS = ("log_scale", "age", "cov_scale", "cov_present")  # per-window features, in the network's order
+STATIC_KEYS = ("log_scale", "age", "cov_scale", "cov_present", "history")  # per-window features, network order
 TEXT_KEYS = ("text", "text_present")
 TARGET_KEYS = ("target", "target_mask", "mase_scale", "trend", "level")  # mase_scale: for the loss
 INPUT_KEYS = SERIES_KEYS + STATIC_KEYS + TEXT_KEYS + TARGET_KEYS  # every array build_inputs returns
@@ -55,25 +57,31 @@ class FeatureSpec:
 
     The temporal tower reads ``values, covariates, mask, calendar`` concatenated per month
     (:meth:`series`); the fusion MLP reads ``log_scale, age, cov_scale, cov_present``
-    concatenated per window (:meth:`static`). The order is part of the saved weights' meaning.
+    (+ ``history`` when ``history``) concatenated per window (:meth:`static`). The order is part of
+    the saved weights' meaning.
 
     Args:
         covariates: the model's covariate names (``ModelConfig.covariates``).
+        history: whether the fusion MLP also reads the :data:`HISTORY_FEATURES`
+            (``ModelConfig.history_features``).
     """
 
     covariates: tuple[str, ...] = ()
+    history: bool = False
 
     @classmethod
-    def for_covariates(cls, covariates: Iterable[str]) -> FeatureSpec:
-        """The spec of a model with ``covariates`` (any iterable of names)."""
-        return cls(tuple(covariates))
+    def for_covariates(cls, covariates: Iterable[str], history: bool = False) -> FeatureSpec:
+        """The spec of a model with ``covariates`` (any iterable of names) that reads the
+        :data:`HISTORY_FEATURES` when ``history``."""
+        return cls(tuple(covariates), history)
 
     @property
     def widths(self) -> dict[str, int]:
         """Channels per named input of :data:`SERIES_KEYS` and :data:`STATIC_KEYS`."""
         c = len(self.covariates)
         return {"values": 1, "covariates": c, "mask": 1, "calendar": 2,
-                "log_scale": 1, "age": 1, "cov_scale": c, "cov_present": c}
+                "log_scale": 1, "age": 1, "cov_scale": c, "cov_present": c,
+                "history": len(HISTORY_FEATURES) if self.history else 0}
 
     @property
     def series_channels(self) -> int:
@@ -82,7 +90,7 @@ class FeatureSpec:
 
     @property
     def static_size(self) -> int:
-        """Per-window features the fusion MLP reads (1 + 1 + C + C)."""
+        """Per-window features the fusion MLP reads (1 + 1 + C + C, + K history features)."""
         return sum(self.widths[k] for k in STATIC_KEYS)
 
     def series(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -91,7 +99,7 @@ class FeatureSpec:
 
     def static(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """The static features [B, static_size] from a batch of named tensors."""
-        return torch.cat([_as_channels(batch[k], 2) for k in STATIC_KEYS], dim=-1)
+        return torch.cat([_as_channels(batch[k], 2) for k in STATIC_KEYS if self.widths[k]], dim=-1)
 
 
 def _as_channels(x: torch.Tensor, ndim: int) -> torch.Tensor:
@@ -129,6 +137,59 @@ def _mase_scale(context: np.ndarray, mask: np.ndarray) -> np.ndarray:
     both = mask[:, 1:] * mask[:, :-1]
     steps = (np.abs(np.diff(context, axis=1)) * both).sum(1) / np.maximum(both.sum(1), 1.0)
     return np.where(steps > 0, steps, 1.0)
+
+
+HISTORY_FEATURES = (
+    "mean3", "mean6", "last",  # log1p of the recent level, minus log_scale
+    "std12",  # std of log1p(y) over the last 12 real months
+    "momentum",  # mean log1p(y) of the last 6 months minus that of the 6 before
+    "volatility",  # log1p(mase_scale) minus log_scale
+    "zero_share12",  # share of months with y = 0 among the last 12 real ones
+    "since_active",  # log1p(months since the last month with y > 0) / 5
+    "since_release",  # log1p(months since the last month with a release) / 5; 0 without `releases`
+)
+
+
+def _masked_mean(x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    return (x * m).sum(1) / np.maximum(m.sum(1), 1.0)
+
+
+def _months_since(active: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """[N] months from the last context month back to the last ``active`` one (its real history
+    length when there is none)."""
+    hit = (active > 0) & (mask > 0)
+    length = active.shape[1]
+    last = np.where(hit.any(1), length - 1 - np.argmax(hit[:, ::-1], axis=1), -1)
+    return np.where(last >= 0, length - 1 - last, mask.sum(1))
+
+
+def history_features(windows: WindowSet, log_scale: np.ndarray, mase_scale: np.ndarray) -> np.ndarray:
+    """[N, K] the :data:`HISTORY_FEATURES` of each window, from its context months only.
+
+    Args:
+        windows: the windows.
+        log_scale: [N] the level values are centred on (``build_inputs``).
+        mase_scale: [N] MASE's scale of each context (:func:`_mase_scale`).
+    """
+    y, m = windows.context, windows.mask
+    logy = np.log1p(y)
+    tail = {k: (y[:, -k:], m[:, -k:]) for k in (1, 3, 6, 12)}
+    level = {k: np.log1p(_masked_mean(*tail[k])) - log_scale for k in (1, 3, 6)}
+    m12 = m[:, -12:]
+    mean12 = _masked_mean(logy[:, -12:], m12)
+    std12 = np.sqrt(_masked_mean((logy[:, -12:] - mean12[:, None]) ** 2, m12))
+    recent, before = m[:, -6:], m[:, -12:-6]
+    momentum = np.where(before.sum(1) > 0, _masked_mean(logy[:, -6:], recent) - _masked_mean(logy[:, -12:-6], before), 0.0)
+    zero_share = _masked_mean((y[:, -12:] == 0).astype(float), m12)
+    since_active = np.log1p(_months_since(y, m)) / 5.0
+    if "releases" in windows.covariate_names:
+        releases = windows.covariates[:, :, windows.covariate_names.index("releases")]
+        since_release = np.log1p(_months_since(releases, m)) / 5.0
+    else:
+        since_release = np.zeros(len(y))
+    columns = [level[3], level[6], level[1], std12, momentum, np.log1p(mase_scale) - log_scale,
+               zero_share, since_active, since_release]
+    return np.stack(columns, axis=1)
 
 
 def _calendar(origin: np.ndarray, length: int) -> np.ndarray:
@@ -169,6 +230,7 @@ def build_inputs(
     log_scale = np.log1p(_centre(windows, centre))
     log_cov_scale = np.log1p(_recent_mean(cov, mask)) if covariates else np.zeros((n, 0))
     target = np.log1p(windows.target) - log_scale[:, None]
+    mase_scale = _mase_scale(windows.context, mask)
     arrays = {
         "values": (np.log1p(windows.context) - log_scale[:, None]) * mask,
         "covariates": (np.log1p(cov) - log_cov_scale[:, None, :]) * mask[..., None],
@@ -178,11 +240,12 @@ def build_inputs(
         "age": np.log1p(windows.age) / 5.0,
         "cov_scale": log_cov_scale,
         "cov_present": present,
+        "history": history_features(windows, log_scale, mase_scale),
         "text": text_vectors,
         "text_present": text_present,
         "target": np.nan_to_num(target, nan=0.0),
         "target_mask": ~np.isnan(target),
-        "mase_scale": _mase_scale(windows.context, mask),
+        "mase_scale": mase_scale,
     }
     arrays = {k: np.asarray(v, np.float32) for k, v in arrays.items()}
     return {**arrays, "trend": windows.trend.astype(np.int64), "level": windows.level.astype(np.int64)}

@@ -34,7 +34,7 @@ class TwoTowerNet(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.spec = FeatureSpec.for_covariates(config.covariates)
+        self.spec = FeatureSpec.for_covariates(config.covariates, config.history_features)
         self.temporal = build_tower(config, self.spec.series_channels)
         self.text = TextProjection(config.text_dim, config.text_proj_size) if config.text_model else None
         text_size = config.text_proj_size if config.text_model else 0
