@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(REPO))
 
+from tsfuse.data.build import RESERVED_FILE, reserved_projects  # noqa: E402
 from tsfuse.data.corpus import CORPUS_NAMES, Corpus, load_corpus  # noqa: E402
 from tsfuse.data.schema import DS, ID, PanelError, validate_panel  # noqa: E402
 from tsfuse.data.tasks import TaskSpec, get_task  # noqa: E402
@@ -45,13 +46,25 @@ def load_named_corpus(name_or_path: str) -> Corpus:
     """``load_corpus`` of a corpus name or raw folder; for a name whose embedded copy is not built
     yet, the raw folder ``../shared/data/<name>`` is read instead (same readers, same panel)."""
     try:
-        return load_corpus(name_or_path)
+        return without_reserved(load_corpus(name_or_path))
     except PanelError as error:
         raw = RAW_DATA_DIR / str(name_or_path)
         if str(name_or_path) in CORPUS_NAMES and raw.is_dir():
             log.warning("embedded corpus %s not available (%s); reading the raw folder %s", name_or_path, error, raw)
-            return load_corpus(raw)
+            return without_reserved(load_corpus(raw))
         raise
+
+
+def without_reserved(corpus: Corpus, raw_dir: Path = RAW_DATA_DIR) -> Corpus:
+    """``corpus`` without the projects of ``raw_dir/reserved-projects.txt`` (kept for independent
+    evaluation: never trained on or scored here), with a warning naming them."""
+    reserved = reserved_projects(raw_dir)
+    hit = [p for p in corpus.projects if p.lower() in reserved]
+    if not hit:
+        return corpus
+    log.warning("leaving out %d reserved project(s) of %s: %s (listed in %s)", len(hit),
+                corpus.panel.attrs.get("source", corpus.name), hit[:10], Path(raw_dir) / RESERVED_FILE)
+    return corpus.restrict(p for p in corpus.projects if p not in hit)
 
 
 def is_bulk_build(folder: str | Path) -> bool:
@@ -66,7 +79,7 @@ def corpus_from_build(folder: str | Path) -> Corpus:
 
     panel, head_texts = load_built(folder)
     versions = load_readme_versions(folder)
-    return _git_corpus(panel, versions if len(versions) else head_texts, str(folder))
+    return without_reserved(_git_corpus(panel, versions if len(versions) else head_texts, str(folder)))
 
 
 def _git_corpus(panel: pd.DataFrame, texts, source: str) -> Corpus:
@@ -97,18 +110,8 @@ def corpus_from_repos(list_file: str | Path) -> Corpus:
     if len(set(names)) != len(names):
         raise BenchmarkError(f"{list_file}: two repositories have the same owner/name "
                              f"{sorted({n for n in names if names.count(n) > 1})}")
-    return _git_corpus(pd.concat(panels, ignore_index=True), pd.concat(versions, ignore_index=True), str(list_file))
-
-
-def restrict(corpus: Corpus, ids) -> Corpus:
-    """The corpus limited to the projects ``ids``."""
-    keep = set(ids)
-    panel = corpus.panel[corpus.panel[ID].isin(keep)].reset_index(drop=True)
-    panel.attrs = dict(corpus.panel.attrs)
-    texts = (corpus.texts[corpus.texts[ID].isin(keep)] if isinstance(corpus.texts, pd.DataFrame)
-             else {k: v for k, v in corpus.texts.items() if k in keep})
-    return Corpus(name=corpus.name, panel=panel, texts=texts,
-                  meta=corpus.meta[corpus.meta[ID].isin(keep)].reset_index(drop=True), task=corpus.task)
+    corpus = _git_corpus(pd.concat(panels, ignore_index=True), pd.concat(versions, ignore_index=True), str(list_file))
+    return without_reserved(corpus)
 
 
 def check_disjoint(train_ids, eval_ids, what: str = "training and evaluation") -> None:

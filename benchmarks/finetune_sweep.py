@@ -33,7 +33,7 @@ if __package__ in (None, ""):
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from benchmarks.common import REPO, load_named_corpus, load_split, quiet_logs, restrict  # noqa: E402
+from benchmarks.common import REPO, load_named_corpus, load_split, quiet_logs  # noqa: E402
 from benchmarks.transfer import score_backtest  # noqa: E402
 from tsfuse.eval.baselines import before  # noqa: E402
 from tsfuse.data.schema import DS, ID  # noqa: E402
@@ -50,7 +50,7 @@ def run(corpus_name: str, origin: pd.Timestamp) -> pd.DataFrame:
     quiet_logs()
     corpus = load_named_corpus(corpus_name)
     split, _ = load_split(corpus)
-    train, test = restrict(corpus, split["train"]), restrict(corpus, split["eval"])
+    train, test = corpus.restrict(split["train"]), corpus.restrict(split["eval"])
     train_cfg = {"seed": 0, "progress_bar": False, "logger": "none"}
     glob = Forecaster.pretrain(before(train.panel, origin), train.texts, corpus.task, before=origin, train=train_cfg,
                                text_encoder=TextEncoder("all-MiniLM-L6-v2"))

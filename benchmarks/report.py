@@ -28,22 +28,6 @@ COLUMNS = {
 }
 QUALITY = ("mase_mean", "mase_median", "smape", "rmsle", "trend_f1", "trend_acc", "level_f1", "level_acc")
 N_BOOT = 2000
-# BENCHMARK.md v1 reference numbers (in-corpus, all origins): windows per origin, true class counts and the
-# deterministic baselines' MASE mean / median / trend F1 / level F1, to be reproduced exactly (3 decimals)
-REFERENCE = {
-    "oss-activity": {
-        "windows": {"2023-04": 246, "2023-10": 210, "2024-04": 205},
-        "trend": [230, 230, 201], "level": [153, 218, 187, 97, 6],
-        "naive": (0.776, 0.524, 0.420, 0.641), "seasonal_naive": (0.865, 0.571, 0.528, 0.543),
-        "mean3": (0.724, 0.473, 0.172, 0.683)},
-    "opendigger": {
-        "windows": {"2021-10": 209, "2022-04": 214, "2022-10": 221},
-        "trend": [182, 339, 123], "level": [128, 151, 162, 120, 83],
-        "naive": (1.509, 1.189, 0.453, 0.725), "seasonal_naive": (2.379, 1.765, 0.356, 0.527),
-        "mean3": (1.530, 1.167, 0.230, 0.727)},
-}
-
-
 # ------------------------------------------------------------------------------ scoring
 def score_windows(method: str, panel: pd.DataFrame, windows: WindowSet, forecast: np.ndarray, task: TaskSpec,
                   trend_pred=None, level_pred=None, quantiles=None) -> pd.DataFrame:
@@ -196,22 +180,6 @@ def ablation(per_window: pd.DataFrame, seed: int = 0) -> dict:
         if d:
             out[variant] = {"label": label, **d}
     return out
-
-
-def reference_check(corpus: str, windows_per_origin: dict, classes: dict, table: pd.DataFrame) -> dict | None:
-    """Compare an in-corpus run over all origins with BENCHMARK.md's reference numbers."""
-    ref = REFERENCE.get(corpus)
-    if ref is None or set(windows_per_origin) != set(ref["windows"]):
-        return None
-    checks = {"windows": (windows_per_origin, ref["windows"]),
-              "trend classes": (list(classes["trend"].values()), ref["trend"]),
-              "level classes": (list(classes["level"].values()), ref["level"])}
-    for m in ("naive", "seasonal_naive", "mean3"):
-        if m in table.index:
-            got = tuple(round(float(table.loc[m, c]), 3) for c in ("mase_mean", "mase_median", "trend_f1", "level_f1"))
-            checks[m] = (got, ref[m])
-    same = lambda a, b: a == b if isinstance(a, dict) else list(a) == list(b)  # noqa: E731
-    return {k: {"got": got, "expected": exp, "ok": same(got, exp)} for k, (got, exp) in checks.items()}
 
 
 # ------------------------------------------------------------------------------- output

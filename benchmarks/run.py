@@ -38,10 +38,11 @@ import pandas as pd  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from benchmarks import report  # noqa: E402
+from benchmarks.protocol import protocol_check  # noqa: E402
 from benchmarks.common import (  # noqa: E402
-    REPO, BenchmarkError, check_disjoint, command_line, corpus_from_build, corpus_from_repos, eligible_projects,
+    RAW_DATA_DIR, REPO, BenchmarkError, check_disjoint, command_line, corpus_from_build, corpus_from_repos, eligible_projects,
     git_state, is_bulk_build, load_named_corpus,
-    load_split, machine, month, quiet_logs, restrict, seed_everything, task_origins, versions,
+    load_split, machine, month, quiet_logs, seed_everything, task_origins, versions,
 )
 from benchmarks.methods import (  # noqa: E402
     ABLATION_METHODS, ALL_METHODS, ENS_MEMBERS, SELECTABLE_METHODS, Budgets, Context, Output, ensemble_of, runner,
@@ -123,16 +124,16 @@ def load_data(args) -> tuple:
     named = str(args.corpus) == corpus.name  # a raw folder gets its own split file, named after the folder
     split, path = load_split(corpus, name=corpus.name if named else f"{corpus.name}-{Path(args.corpus).name}")
     desc = {"file": str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path), "rule": split["rule"]}
-    return restrict(corpus, split["train"]), restrict(corpus, split["eval"]), "cross-project", desc
+    return corpus.restrict(split["train"]), corpus.restrict(split["eval"]), "cross-project", desc
 
 
 def limit_projects(train, test, mode: str, origin: pd.Timestamp, n: int):
     """The first ``n`` projects (sha256 order) with a scored window at ``origin`` and enough history."""
     eval_ids = eligible_projects(test, origin, QUICK_MIN_MONTHS)[:n]
     if mode == "in-corpus":
-        return restrict(train, eval_ids), restrict(test, eval_ids)
+        return train.restrict(eval_ids), test.restrict(eval_ids)
     train_ids = eligible_projects(train, origin, QUICK_MIN_MONTHS)[:n]
-    return restrict(train, train_ids), restrict(test, eval_ids)
+    return train.restrict(train_ids), test.restrict(eval_ids)
 
 
 def method_list(args) -> list[str]:
@@ -292,7 +293,7 @@ def write_outputs(res: dict) -> dict[str, Path]:
                     for m, row in table.to_dict(orient="index").items()},
         "per_origin": report.per_origin(w, main_rows),
         "leak_check": res["leak_check"], "verdict": verdict, "text_ablation": abl,
-        "reference_check": (report.reference_check(task.name, res["window_counts"], classes, table)
+        "reference_check": (protocol_check(task.name, RAW_DATA_DIR)
                             if res["mode"] == "in-corpus" and not n_limited(args) else None),
         "text_ablation_rows": full.loc[[m for m in res["ablation_methods"] if m in full.index]].to_dict(orient="index"),
         "transfer": None if res["transfer"] is None else {"summary": res["transfer"]["summary"],
@@ -308,7 +309,7 @@ def write_outputs(res: dict) -> dict[str, Path]:
 
 
 def n_limited(args) -> bool:
-    """A run on a subset of projects or origins (its numbers cannot match the reference)."""
+    """A run on a subset of projects or origins (a smoke test: the protocol check is skipped)."""
     return bool(args.quick or args.max_projects or args.origins)
 
 
@@ -338,7 +339,9 @@ def markdown(p: dict, table: pd.DataFrame, full: pd.DataFrame, paths: dict[str, 
     if p["reference_check"]:
         ok = all(c["ok"] for c in p["reference_check"].values())
         lines += ["## Protocol check (BENCHMARK.md reference numbers)", "",
-                  "Windows, true classes and the deterministic baselines (MASE mean / median / trend F1 / level F1) "
+                  "On the public corpus as published (`../shared/data`, reserved projects included; only the "
+                  "deterministic baselines run on it, nothing is trained), windows, true classes and the "
+                  "deterministic baselines (MASE mean / median / trend F1 / level F1) "
                   + ("**match** the reference exactly." if ok else "**DO NOT match** the reference: a rule is read "
                      "differently."), ""]
         lines += [f"- {k}: {'ok' if c['ok'] else 'MISMATCH'}: got {c['got']}, expected {c['expected']}"

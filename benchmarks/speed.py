@@ -35,7 +35,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import (  # noqa: E402
-    REPO, command_line, eligible_projects, git_state, machine, quiet_logs, restrict, seed_everything, versions,
+    REPO, command_line, eligible_projects, git_state, machine, quiet_logs, seed_everything, versions,
 )
 
 QUICK_PROJECTS = 12
@@ -120,7 +120,7 @@ def prepare(args, folder: Path) -> dict:
     origin = pd.Timestamp(f"{args.origin or task.origins[-1]}-01")
     n = args.max_projects or (QUICK_PROJECTS if args.quick else None)
     if n:
-        corpus = restrict(corpus, eligible_projects(corpus, origin, 24)[:n])
+        corpus = corpus.restrict(eligible_projects(corpus, origin, 24)[:n])
     corpus.panel.to_csv(folder / "panel.csv.gz", index=False, date_format="%Y-%m-%d", float_format="%.15g")
     (folder / "texts.json").write_text(json.dumps(corpus.texts))
     spec = {"task": task.name, "origin": f"{origin:%Y-%m}", "projects": int(corpus.panel["unique_id"].nunique())}

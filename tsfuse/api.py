@@ -16,6 +16,7 @@ from tsfuse.errors import PanelError
 from tsfuse.estimator import Forecaster
 from tsfuse.inference import COLD_START_MONTHS
 from tsfuse.text.clean import prepare_readme
+from tsfuse.text.versions import is_versions, merge_texts, project_readme
 
 log = logging.getLogger(__name__)
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
@@ -118,7 +119,7 @@ def _one_project(project_df: pd.DataFrame, unique_id: str | None) -> pd.DataFram
     return df
 
 
-def fit(project_df: pd.DataFrame, readme_text: str | bytes | None = "", *,
+def fit(project_df: pd.DataFrame, readme_text: str | bytes | pd.DataFrame | None = "", *,
         pretrained: str | Path | None = "auto",
         unique_id: str | None = None, task: str | TaskSpec | None = None, finetune: bool = True,
         **kwargs: Any) -> Forecaster:
@@ -128,7 +129,9 @@ def fit(project_df: pd.DataFrame, readme_text: str | bytes | None = "", *,
         project_df: the project's months: columns ``ds``, ``y`` and optional covariates
             (``unique_id`` optional).
         readme_text: its README ('' or None: no README; bytes must be UTF-8), checked by
-            :func:`tsfuse.text.clean.prepare_readme`.
+            :func:`tsfuse.text.clean.prepare_readme`; or its README versions (a frame with
+            ``valid_from`` and ``text`` or ``embedding``, :mod:`tsfuse.text.versions`, e.g. a shipped
+            corpus project's stored embeddings), each window reading the version of its origin.
         pretrained: ``'auto'`` (the shipped model matching the panel's covariates, see
             :func:`shipped_model_for`), ``'oss-activity'`` (commit counts), ``'opendigger'``
             (OpenDigger activity), a model folder, or None to train on the project alone.
@@ -144,10 +147,10 @@ def fit(project_df: pd.DataFrame, readme_text: str | bytes | None = "", *,
         TsfuseError: bad input (the cases of ``docs/errors.md``).
         TypeError: ``project_df`` not a DataFrame, or a README of another type.
     """
-    readme_text = prepare_readme(readme_text, "readme_text")
+    if not is_versions(readme_text):
+        readme_text = prepare_readme(readme_text, "readme_text")  # before the panel: fail fast on bad text
     panel = _one_project(project_df, unique_id)
-    uid = str(panel[ID].iloc[0])
-    texts = {uid: readme_text}
+    texts = project_readme(readme_text, str(panel[ID].iloc[0]))
     if pretrained is None:
         spec = get_task(task or "oss-activity") if not isinstance(task, TaskSpec) else task
         model = Forecaster.pretrain(panel, texts, spec, **kwargs)
@@ -164,6 +167,6 @@ def fit(project_df: pd.DataFrame, readme_text: str | bytes | None = "", *,
     if absent:
         log.info("covariate(s) %s absent: masked (the model was trained to work without them)", absent)
     if not finetune:
-        base.panel, base.texts = panel, {**base.texts, **texts}
+        base.panel, base.texts = panel, merge_texts(base.texts, texts)
         return base
     return base.finetune(panel, texts, **kwargs)

@@ -2,17 +2,21 @@
 
 import gzip
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from tsfuse.data.build import build
+from tsfuse.data.build import build, reserved_projects
 from tsfuse.data.corpus import EMBEDDED_ROOT, load_corpus
+from tsfuse.data.readme_store import EMBEDDINGS_FILE
 from tsfuse.data.quality import FLAGS
 from tsfuse.data.schema import PanelError, validate_panel
+from tsfuse.text.names import DEFAULT_ENCODER
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
@@ -29,8 +33,8 @@ def corpora():
 
 
 @pytest.mark.parametrize("name, n_projects, covariates", [
-    ("oss-activity", 254, OSS_COVARIATES),
-    ("opendigger", 225, [c for m in OD_METRICS for c in (m, f"{m}_missing")]),
+    ("oss-activity", 253, OSS_COVARIATES),
+    ("opendigger", 224, [c for m in OD_METRICS for c in (m, f"{m}_missing")]),
 ])
 def test_embedded_corpus(corpora, name, n_projects, covariates):
     corpus = corpora[name]
@@ -38,7 +42,7 @@ def test_embedded_corpus(corpora, name, n_projects, covariates):
     assert corpus.panel[["unique_id", "ds", "y"]].equals(validate_panel(corpus.panel)[["unique_id", "ds", "y"]])
     assert list(corpus.panel.columns) == ["unique_id", "ds", "y", *covariates]
     assert corpus.panel["unique_id"].nunique() == n_projects
-    assert corpus.projects == sorted(corpus.texts) == sorted(corpus.panel["unique_id"].unique())
+    assert corpus.projects == sorted(corpus.texts["unique_id"]) == sorted(corpus.panel["unique_id"].unique())
     assert corpus.meta["unique_id"].is_unique and len(corpus.meta) == n_projects
     flags = corpus.panel.attrs["quality_flags"]
     assert set(flags) == set(FLAGS) and all(isinstance(v, list) for v in flags.values())
@@ -48,9 +52,16 @@ def test_embedded_corpus(corpora, name, n_projects, covariates):
 
 def test_embedded_texts_and_meta(corpora):
     oss, od = corpora["oss-activity"], corpora["opendigger"]
-    assert oss.texts["pallets/flask"].lstrip().startswith(("#", "Flask", "<", ".."))
-    assert sum(bool(t) for t in oss.texts.values()) > 240
-    assert set(od.texts.values()) == {""}
+    for corpus in (oss, od):  # README embeddings, one HEAD version per project, no text
+        versions = corpus.texts
+        assert "text" not in versions.columns and versions["unique_id"].is_unique
+        assert set(versions["valid_from"]) == {pd.Timestamp("1970-01-01")} and set(versions["text_model"]) == {DEFAULT_ENCODER}
+        assert set(corpus.meta["readme_as_of"]) == {"head"}
+        vectors = np.stack(versions["embedding"])
+        assert vectors.shape == (len(versions), 384)
+        np.testing.assert_allclose(np.linalg.norm(vectors[versions["present"]], axis=1), 1.0, atol=2e-3)
+        assert not vectors[~versions["present"]].any()
+    assert oss.texts["present"].sum() > 240 and not od.texts["present"].any()
     row = oss.meta.set_index("unique_id").loc["angular/angular.js"]
     assert row["snapshot"].startswith("20") and row["language_group"] == "js_ts"
     assert row["first_month"] >= pd.Timestamp("2009-01-01")  # its 1970 commits are ignored
@@ -147,16 +158,54 @@ def test_opendigger_matches_raw_json(corpora, uid):
 # --- the build script is reproducible and the embedded copy is current ------------------------------------
 
 @needs_shared
+@pytest.mark.slow  # encodes the READMEs (cached after the first run)
 def test_build_twice_gives_identical_bytes_equal_to_the_embedded_copy(tmp_path):
     first, second = tmp_path / "one", tmp_path / "two"
     script = [sys.executable, str(REPO / "datasets" / "build_corpora.py"), "--shared", str(SHARED), "--out", str(first)]
     subprocess.run(script, check=True, capture_output=True)
     build(SHARED, second)
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
-    assert len(files) == 8
+    assert len(files) == 10
     for rel in files:
         assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
+        if rel.name in (EMBEDDINGS_FILE, "MANIFEST.json"):  # float16 embeddings: last bits may differ by CPU
+            continue
         assert (first / rel).read_bytes() == (EMBEDDED_ROOT / rel).read_bytes(), \
             f"{rel}: embedded copy is stale; run python datasets/build_corpora.py"
+    for name in ("oss-activity", "opendigger"):
+        built, shipped = (np.load(root / name / "v1" / EMBEDDINGS_FILE) for root in (first, EMBEDDED_ROOT))
+        np.testing.assert_allclose(built.astype(np.float32), shipped.astype(np.float32), atol=2e-3)
     with gzip.open(first / "oss-activity" / "v1" / "panel.csv.gz", "rt") as fh:
         assert fh.readline().strip() == "unique_id,ds,y," + ",".join(OSS_COVARIATES)
+
+
+@needs_shared
+def test_no_reserved_project_is_shipped(corpora):
+    reserved = reserved_projects(SHARED)
+    assert {"apache/arrow", "vitejs/vite"} <= reserved  # in the raw v1 corpora, left out of the shipped copies
+    for name, corpus in corpora.items():
+        assert not [p for p in corpus.projects if p.lower() in reserved], name
+        manifest = json.loads((EMBEDDED_ROOT / name / "v1" / "MANIFEST.json").read_text())
+        assert manifest["left_out_reserved"] and all(p.lower() in reserved for p in manifest["left_out_reserved"])
+
+
+@needs_shared
+def test_no_readme_text_in_the_repository():
+    """No prose line of any raw README (60+ characters, 8+ words) is in a tracked file, plain or gzipped."""
+    lines = set()
+    for path in sorted((SHARED / "oss-activity" / "readmes").glob("*.txt")):
+        lines |= {ln.strip() for ln in path.read_text(encoding="utf-8", errors="replace").splitlines()
+                  if len(ln.strip()) >= 60 and len(re.findall(r"[A-Za-z]{3,}", ln)) >= 8}
+    assert len(lines) > 1000
+    probes = sorted(lines)[::7]  # a deterministic sample keeps the scan short
+    tracked = subprocess.run(["git", "-C", str(REPO), "ls-files"], capture_output=True, text=True, check=True).stdout
+    for rel in tracked.split():
+        path = REPO / rel
+        if not path.is_file() or path.suffix in (".png", ".npy", ".safetensors"):
+            continue
+        data = path.read_bytes()
+        if rel.endswith(".gz"):
+            data = gzip.decompress(data)
+        text = data.decode("utf-8", errors="ignore")
+        hits = [p for p in probes if p in text]
+        assert not hits, f"{rel} holds README text, e.g. {hits[0][:80]!r}"

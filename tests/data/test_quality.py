@@ -100,4 +100,4 @@ def test_embedded_corpora_flags(reports):
     assert od.loc["apache/spark", "missing_metrics"] == "issues_new;issues_closed"
     assert oss.loc["stevemao/left-pad", "dead"] and oss.loc["kennethreitz/records", "burst"]
     assert not oss["cut_start"].any() and oss["missing_metrics"].eq("").all()
-    assert "opendigger: 225 projects" in format_quality_report(od)
+    assert "opendigger: 224 projects" in format_quality_report(od)

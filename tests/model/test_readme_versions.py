@@ -89,3 +89,31 @@ def test_no_window_reads_a_version_dated_after_its_origin(starts, origin):
     else:
         assert frame["text"].iloc[row[0]] == f"v{max(known)}"
         assert frame["valid_from"].iloc[row[0]] <= pd.Timestamp(when)
+
+
+def test_stored_embeddings_are_read_not_encoded_and_only_by_their_own_encoder(repo, tmp_path):
+    from tsfuse.data.readme_store import embed_versions, read_versions, write_versions
+    from tsfuse.errors import TextInputError
+
+    panel, versions = from_git(repo, readme_history=True, until="2023-08")
+    uid = panel["unique_id"].iloc[0]
+    stored = embed_versions(versions.assign(unique_id=uid), SpyEncoder())
+    assert "text" not in stored.columns and set(stored["text_model"]) == {"spy"}
+    assert stored["embedding"].iloc[0].dtype == np.float16 and stored["sha256"].str.len().eq(64).all()
+    write_versions(tmp_path, stored)
+    back = read_versions(tmp_path)
+    np.testing.assert_array_equal(np.stack(back["embedding"]), np.stack(stored["embedding"]).astype(np.float32))
+    encoder = SpyEncoder()
+    windows, _ = _model(encoder).backtest(panel, [ORIGIN], back)
+    assert len(windows) == 1 and encoder.seen == []  # the stored vector is used as is
+    with pytest.raises(TextInputError, match="made by \\['other'\\].*reads 'spy'"):
+        _model(SpyEncoder()).backtest(panel, [ORIGIN], back.assign(text_model="other"))
+
+
+def test_one_projects_readme_versions_take_its_name():
+    from tsfuse.text.versions import project_readme
+
+    frame = pd.DataFrame({"unique_id": "corpus/name", "valid_from": ["2022-01-01", "2021-01-01"], "text": ["b", "a"]})
+    got = project_readme(frame, "me/mine")
+    assert list(got["unique_id"]) == ["me/mine", "me/mine"] and list(got["text"]) == ["a", "b"]
+    assert project_readme("# hi", "me/mine") == {"me/mine": "# hi"}

@@ -14,6 +14,7 @@ from tsfuse._version import __version__
 from tsfuse.data.corpus import EMBEDDED_ROOT
 from tsfuse.data.schema import DS, ID, PanelError, Y
 from tsfuse.nn.towers import tower_names
+from tsfuse.text.versions import is_versions, project_readme, texts_for
 
 
 def _corpus_project(corpus: str, project: str):
@@ -22,10 +23,11 @@ def _corpus_project(corpus: str, project: str):
     c = load_corpus(corpus)
     panel = c.panel[c.panel[ID] == project]
     if panel.empty:
-        close = [p for p in c.texts or c.panel[ID].unique() if project.split("/")[-1].lower() in p.lower()][:5]
+        close = [p for p in c.projects if project.split("/")[-1].lower() in p.lower()][:5]
         raise PanelError(f"project {project!r} is not in the {corpus} corpus"
                          + (f"; did you mean {close}?" if close else ""))
-    return c, panel.reset_index(drop=True), c.texts.get(project, "")
+    readme = texts_for(c.texts, project)  # stored embeddings (a versions frame) or the raw corpus's text
+    return c, panel.reset_index(drop=True), readme if is_versions(readme) else readme[project]
 
 
 BULK_FLAGS = ("engine", "workers", "scheduler", "kind", "snapshot", "embed")
@@ -71,7 +73,9 @@ def cmd_data_show(args) -> None:
     print(f"y, last {len(tail)} months: {sparkline(tail[Y])}  (max {tail[Y].max():g})")
     shown = tail.assign(**{DS: tail[DS].dt.strftime("%Y-%m")}).drop(columns=[ID])
     print(shown.tail(12).to_string(index=False))
-    if text:
+    if is_versions(text):
+        print(f"README: {int(text['present'].sum())} stored version(s) (embeddings; the corpus ships no README text)")
+    elif text:
         print(f"README: {len(text):,} characters")
 
 
@@ -178,7 +182,7 @@ def cmd_predict(args) -> None:
         panel, readme = _project_input(args)
         if ID not in panel.columns:
             panel.insert(0, ID, "project")
-        texts = {str(panel[ID].iloc[0]): readme} if len(panel) else {}
+        texts = project_readme(readme, str(panel[ID].iloc[0])) if len(panel) else {}
         forecast = model.predict(panel, texts)
     else:
         panel = model.panel
@@ -226,7 +230,7 @@ def cmd_backtest(args) -> None:
         origins = latest_origins(panel, horizon, args.n_windows, args.step_size)
     # fitted (fine-tuned) on the months before the first origin only: no forecast sees its own targets
     model = fit(panel[panel[DS] < min(origins)], readme, pretrained=args.pretrained)
-    table = model.cross_validation(panel, origins=origins, texts={str(panel[ID].iloc[0]): readme})
+    table = model.cross_validation(panel, origins=origins, texts=project_readme(readme, str(panel[ID].iloc[0])))
     _print_forecast(table, panel, None, model.task, args.format)
 
 

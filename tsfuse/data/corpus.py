@@ -1,13 +1,14 @@
-"""Corpora: a panel, README texts, per-project metadata (with quality flags) and the task.
+"""Corpora: a panel, README input, per-project metadata (with quality flags) and the task.
 
 ``load_corpus("oss-activity")`` / ``load_corpus("opendigger")`` read the embedded, versioned copy
-shipped in the package (``tsfuse/data/embedded/<name>/v1/``, built by ``datasets/build_corpora.py``);
-``load_corpus(path)`` reads a raw export with the layout of either corpus (e.g. a newer one).
+shipped in the package (``tsfuse/data/embedded/<name>/v1/``, built by ``datasets/build_corpora.py``),
+whose READMEs are stored embeddings (a versions frame, :mod:`tsfuse.data.readme_store`: no text);
+``load_corpus(path)`` reads a raw export with the layout of either corpus (e.g. a newer one), with
+its README texts (for pretraining with another encoder).
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 from dataclasses import dataclass
@@ -18,13 +19,15 @@ import pandas as pd
 from tsfuse.data.sources.commits import from_commits
 from tsfuse.data.sources.opendigger import TREE_NAME, from_opendigger_tree, project_folders, updated_at
 from tsfuse.data.quality import FLAGS, flag_lists, quality_flags, series_summary
+from tsfuse.data.readme_store import read_versions
 from tsfuse.data.schema import DS, ID, PanelError, validate_panel
 from tsfuse.data.tasks import TaskSpec, get_task
+from tsfuse.text.versions import texts_for
 
 CORPUS_NAMES = ("oss-activity", "opendigger")
 EMBEDDED_VERSION = "v1"
 EMBEDDED_ROOT = Path(__file__).with_name("embedded")
-PANEL_FILE, TEXTS_FILE, META_FILE, MANIFEST_FILE = "panel.csv.gz", "texts.jsonl.gz", "meta.csv", "MANIFEST.json"
+PANEL_FILE, META_FILE, MANIFEST_FILE = "panel.csv.gz", "meta.csv", "MANIFEST.json"
 COMMIT_USECOLS = ["project", "authored_at", "author_id", "is_merge", "insertions", "deletions"]
 OSS_META = {  # projects.csv column -> meta column
     "snapshot_taken_approx": "snapshot", "language_group": "language_group", "main_language": "main_language",
@@ -38,13 +41,14 @@ SUMMARY_COLUMNS = ("first_month", "last_month", "n_months")
 @dataclass
 class Corpus:
     """A corpus: long ``panel`` (see :mod:`tsfuse.data.schema`), ``texts`` (unique_id -> README,
-    "" when none), ``meta`` (one row per project: series span, source metadata and the quality flags
+    "" when none; for an embedded corpus a versions frame of stored embeddings, see
+    :mod:`tsfuse.text.versions`), ``meta`` (one row per project: series span, source metadata and the quality flags
     of :mod:`tsfuse.data.quality`) and the benchmark ``task``. ``panel.attrs["quality_flags"]`` is
     ``{flag: [unique_id, ...]}``."""
 
     name: str
     panel: pd.DataFrame
-    texts: dict[str, str]
+    texts: dict[str, str] | pd.DataFrame
     meta: pd.DataFrame
     task: TaskSpec
 
@@ -52,6 +56,16 @@ class Corpus:
     def projects(self) -> list[str]:
         """The project ids, sorted."""
         return self.meta[ID].tolist()
+
+    def restrict(self, ids) -> Corpus:
+        """The corpus limited to the projects ``ids`` (panel, README input, metadata and flag lists)."""
+        keep = {str(i) for i in ids}
+        panel = self.panel[self.panel[ID].isin(keep)].reset_index(drop=True)
+        panel.attrs = dict(self.panel.attrs)
+        if "quality_flags" in panel.attrs:
+            panel.attrs["quality_flags"] = {f: [u for u in us if u in keep] for f, us in panel.attrs["quality_flags"].items()}
+        return Corpus(name=self.name, panel=panel, texts=texts_for(self.texts, sorted(keep & set(self.projects))),
+                      meta=self.meta[self.meta[ID].isin(keep)].reset_index(drop=True), task=self.task)
 
 
 def load_corpus(name_or_path: str | Path) -> Corpus:
@@ -111,9 +125,10 @@ def load_embedded(name: str, version: str = EMBEDDED_VERSION) -> Corpus:
             raise PanelError(f"embedded file {folder / file} does not match MANIFEST.json (edited or corrupt); "
                              "rebuild with `python datasets/build_corpora.py`")
     panel = pd.read_csv(folder / PANEL_FILE, dtype={ID: str}, parse_dates=[DS])
-    with gzip.open(folder / TEXTS_FILE, "rt", encoding="utf-8") as fh:
-        texts = {row[ID]: row["text"] for row in map(json.loads, fh)}
-    meta = pd.read_csv(folder / META_FILE, dtype={ID: str})
+    texts = read_versions(folder)
+    meta = pd.read_csv(folder / META_FILE, dtype={ID: str, "readme_hint": str})
+    if "readme_hint" in meta.columns:
+        meta["readme_hint"] = meta["readme_hint"].fillna("")
     base = meta.drop(columns=[c for c in meta.columns if c in _derived_columns()])
     return _finish(name, panel, texts, base, source=f"embedded:{name}/{version}")
 
@@ -130,7 +145,8 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _finish(name: str, panel: pd.DataFrame, texts: dict[str, str], meta: pd.DataFrame, *, source: str) -> Corpus:
+def _finish(name: str, panel: pd.DataFrame, texts: dict[str, str] | pd.DataFrame, meta: pd.DataFrame, *,
+            source: str) -> Corpus:
     """Validate, check that panel / texts / meta cover the same projects, add summary + flags to meta."""
     panel = validate_panel(panel)
     task = get_task(name)
@@ -141,7 +157,8 @@ def _finish(name: str, panel: pd.DataFrame, texts: dict[str, str], meta: pd.Data
     if missing or extra:
         raise PanelError(f"{source}: metadata and series disagree: no metadata for {missing[:5]}, "
                          f"no series for {extra[:5]}; every project needs both")
-    texts = {uid: texts.get(uid, "") for uid in ids}
+    texts = texts[texts[ID].isin(ids)].reset_index(drop=True) if isinstance(texts, pd.DataFrame) \
+        else {uid: texts.get(uid, "") for uid in ids}
     summary = series_summary(panel)[list(SUMMARY_COLUMNS)]
     flags = quality_flags(panel, texts=texts, meta=meta.reset_index(), task=task)
     meta = summary.join(meta).join(flags).rename_axis(ID).reset_index()

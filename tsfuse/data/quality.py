@@ -64,16 +64,28 @@ def corpus_end(panel: pd.DataFrame, task: TaskSpec | None = None) -> pd.Timestam
     return pd.Timestamp(panel[DS].max())
 
 
-def quality_flags(panel: pd.DataFrame, *, texts: Mapping[str, str] | None = None,
+def quality_flags(panel: pd.DataFrame, *, texts: Mapping[str, str] | pd.DataFrame | None = None,
                   meta: pd.DataFrame | None = None, task: TaskSpec | None = None) -> pd.DataFrame:
     """One row per project (index ``unique_id``): the boolean flags, ``event_test_bot_reason`` and
-    ``missing_metrics`` (``;``-joined names, "" if none). ``meta`` may carry ``history_truncated``."""
+    ``missing_metrics`` (``;``-joined names, "" if none).
+
+    Args:
+        panel: the corpus panel.
+        texts: ``{unique_id: README}``; a versions frame of stored embeddings has no text, and then
+            ``meta``'s ``readme_hint`` (:func:`readme_hint`, kept when the corpus was built) is read.
+        meta: per-project metadata; may carry ``history_truncated`` and ``readme_hint``.
+        task: the corpus rules (the months the benchmark needs).
+    """
     summary = series_summary(panel)
     first, last = summary["first_month"], summary["last_month"]
     earliest = first.min()
     piled = (first == earliest).sum() >= max(CUT_START_MIN, CUT_START_SHARE * len(first))
     truncated = _meta_column(meta, "history_truncated", summary.index)
-    reasons = pd.Series({uid: _event_reason(uid, (texts or {}).get(uid, "")) for uid in summary.index})
+    if isinstance(texts, Mapping) or texts is None:
+        hints = {uid: readme_hint((texts or {}).get(uid, "")) for uid in summary.index}
+    else:
+        hints = _meta_column(meta, "readme_hint", summary.index, default="").to_dict()
+    reasons = pd.Series({uid: _event_reason(uid, hints[uid]) for uid in summary.index})
     flags = pd.DataFrame({
         "dead": summary["active_last_12"] == 0,
         "burst": (summary["max_share"] >= BURST_SHARE) & (summary["max_ratio"] >= BURST_RATIO),
@@ -139,16 +151,19 @@ def _describe(report: pd.DataFrame, flag: str, uid: str) -> str:
     return uid
 
 
-def _event_reason(uid: str, text: str) -> str:
+def readme_hint(text: str) -> str:
+    """What in a README text marks a test, event or bot repository ("README 'hackathon'"), "" if nothing."""
+    match = README_PATTERN.search(text or "")
+    return f"README '{match.group(0).lower()}'" if match else ""
+
+
+def _event_reason(uid: str, hint: str) -> str:
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", uid)
     tokens = [t for t in re.split(r"[^a-z0-9]+", spaced.lower()) if t]
     joined = "-".join(tokens)
     hits = [f"name '{t}'" for t in dict.fromkeys(tokens) if t in NAME_TOKENS]
     hits += [f"name '{p}'" for p in NAME_PHRASES if p in joined]
-    match = README_PATTERN.search(text or "")
-    if match:
-        hits.append(f"README '{match.group(0).lower()}'")
-    return "; ".join(hits)
+    return "; ".join(hits + ([hint] if hint else []))
 
 
 def _missing_metrics(panel: pd.DataFrame) -> pd.Series:
@@ -159,8 +174,9 @@ def _missing_metrics(panel: pd.DataFrame) -> pd.Series:
     return absent.apply(lambda row: ";".join(c[: -len(MISSING_SUFFIX)] for c in cols if row[c]), axis=1)
 
 
-def _meta_column(meta: pd.DataFrame | None, column: str, index: pd.Index) -> pd.Series:
+def _meta_column(meta: pd.DataFrame | None, column: str, index: pd.Index, default: bool | str = False) -> pd.Series:
+    """``meta[column]`` per project of ``index`` (``default`` where absent), as bool (or str with a str default)."""
     if meta is None or column not in meta.columns:
-        return pd.Series(False, index=index)
+        return pd.Series(default, index=index)
     values = meta.set_index(ID)[column] if ID in meta.columns else meta[column]
-    return values.reindex(index).fillna(False).astype(bool)
+    return values.reindex(index).fillna(default).astype(type(default))

@@ -8,7 +8,7 @@ from importlib import import_module
 
 from tsfuse.text.clean import clean_readme, prepare_readme
 
-_LAZY = {"DEFAULT_ENCODER": "encoder", "TextEmbeddings": "encoder", "TextEncoder": "encoder",
+_LAZY = {"DEFAULT_ENCODER": "names", "TextEmbeddings": "encoder", "TextEncoder": "encoder",
          "EmbeddingCache": "cache", "default_cache_dir": "cache"}
 
 __all__ = [

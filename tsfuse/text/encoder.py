@@ -24,10 +24,9 @@ from tqdm.auto import tqdm
 
 from tsfuse.text.cache import EmbeddingCache, text_digest
 from tsfuse.text.clean import clean_readme, latin_share
+from tsfuse.text.names import DEFAULT_ENCODER, is_default
 
-DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 LATIN_SHARE_MIN = 0.5  # below: a README is mostly in another script than English's
-_DEFAULT_ALIASES = frozenset({"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2", "default"})
 _FALLBACK_MAX_TOKENS = 512  # for models that declare no max_seq_length
 
 logger = logging.getLogger(__name__)
@@ -204,13 +203,9 @@ def _pool(chunks: np.ndarray, tokens: list[int]) -> np.ndarray:
     return (mean / norm if norm > 0 else mean).astype(np.float32)
 
 
-def _is_default(name: str) -> bool:
-    return name.casefold() in _DEFAULT_ALIASES
-
-
 def _load_with_fallback(name: str, device: str) -> tuple[str, SentenceTransformer]:
     """Load ``name``; on failure warn (``warnings`` and ``logging``) and load the default instead."""
-    if _is_default(name):
+    if is_default(name):
         return DEFAULT_ENCODER, _load_default(device)
     try:
         return _load_named(name, device)

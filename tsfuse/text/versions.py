@@ -16,6 +16,7 @@ import pandas as pd
 
 from tsfuse.errors import TextInputError
 from tsfuse.text.clean import prepare_readme, prepare_texts
+from tsfuse.text.names import encoder_id
 
 ID_COLUMN, FROM_COLUMN = "unique_id", "valid_from"
 
@@ -79,3 +80,54 @@ def merge_texts(base: dict[str, str] | pd.DataFrame, given: dict[str, str] | pd.
     if is_versions(base):
         return base
     return {**base, **given}
+
+
+def check_text_model(versions: pd.DataFrame, text_model: str) -> None:
+    """Stored embeddings (a ``text_model`` column) must come from the model's own encoder.
+
+    Raises:
+        TextInputError: they were made by another encoder (their vectors mean something else).
+    """
+    if "text_model" not in versions.columns or "embedding" not in versions.columns:
+        return
+    stored = sorted(set(map(str, versions["text_model"])))
+    wanted = encoder_id(text_model)
+    if stored and stored != [wanted]:
+        raise TextInputError(f"the README embeddings given were made by {stored}, but this model reads "
+                             f"{wanted!r} vectors; give README texts instead (e.g. the raw corpus folder: "
+                             "load_corpus('../shared/data/oss-activity')) so they are encoded by its own encoder")
+
+
+def texts_for(texts: dict[str, str] | pd.DataFrame, projects) -> dict[str, str] | pd.DataFrame:
+    """The README input of ``projects`` only (an id or an iterable of ids): the same kind as ``texts``
+    (a dict gives "" for a project without README)."""
+    ids = [projects] if isinstance(projects, str) else [str(p) for p in projects]
+    if is_versions(texts):
+        return texts[texts[ID_COLUMN].astype(str).isin(ids)].reset_index(drop=True)
+    return {u: texts.get(u, "") for u in ids}
+
+
+def has_text(texts: dict[str, str] | pd.DataFrame, projects) -> bool:
+    """Whether any of ``projects`` has a README (a non-empty text, or a version that is present)."""
+    chosen = texts_for(texts, projects)
+    if not is_versions(chosen):
+        return any(t.strip() for t in chosen.values())
+    if "present" in chosen.columns:
+        return bool(chosen["present"].astype(bool).any())
+    return bool(chosen["text"].astype(str).str.strip().ne("").any()) if "text" in chosen.columns else len(chosen) > 0
+
+
+def project_readme(readme: str | bytes | None | pd.DataFrame, unique_id: str,
+                   what: str = "readme_text") -> dict[str, str] | pd.DataFrame:
+    """One project's README input as a model reads it: ``{unique_id: text}`` for a README text
+    (checked by ``prepare_readme``), or a versions frame (e.g. a shipped corpus's stored embeddings)
+    with every row's ``unique_id`` set to ``unique_id``.
+
+    Args:
+        readme: the README text ('' or None: none; bytes must be UTF-8) or its versions frame.
+        unique_id: the project's name.
+        what: how an error names the argument.
+    """
+    if is_versions(readme):
+        return checked_texts(readme.assign(**{ID_COLUMN: unique_id}))
+    return {unique_id: prepare_readme(readme, what)}

@@ -12,7 +12,7 @@ from tsfuse.data.features import build_inputs
 from tsfuse.data.schema import DS
 from tsfuse.data.tasks import TaskSpec
 from tsfuse.data.windows import WindowSet, make_windows
-from tsfuse.text.versions import is_versions, version_rows
+from tsfuse.text.versions import check_text_model, is_versions, version_rows
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,7 @@ class InputBuilder:
         rows = version_rows(versions, windows.unique_id, windows.origin.astype("datetime64[M]"))
         used = rows >= 0
         if "embedding" in versions.columns:
+            check_text_model(versions, self.model_config.text_model)
             stored = np.stack([np.asarray(e, np.float32) for e in versions["embedding"].to_numpy()[rows[used]]]) \
                 if used.any() else np.zeros((0, dim), np.float32)
             if stored.shape[1:] != (dim,):
