@@ -22,12 +22,13 @@ import json
 from pathlib import Path
 
 from tsfuse.data.corpus import (
-    CORPUS_NAMES, EMBEDDED_VERSION, MANIFEST_FILE, META_FILE, PANEL_FILE, Corpus, load_corpus, sha256_file,
+    EMBEDDED_VERSION, MANIFEST_FILE, META_FILE, PANEL_FILE, Corpus, load_corpus, sha256_file,
 )
 from tsfuse.data.quality import readme_hint
 from tsfuse.data.readme_store import embed_versions, head_versions, write_versions
 from tsfuse.data.schema import DS, ID, covariate_columns
 
+BUILT_CORPORA = ("oss-activity", "opendigger")  # from ../shared/data (oss-activity-v2: datasets/corpus_v2)
 FLOAT_FORMAT = "%.15g"
 RESERVED_FILE = "reserved-projects.txt"
 LICENCES = {
@@ -51,7 +52,7 @@ def build(shared: Path, out: Path, encoder=None) -> dict[str, dict]:
         encoder = TextEncoder()
     reserved = reserved_projects(shared)
     manifests = {}
-    for name in CORPUS_NAMES:
+    for name in BUILT_CORPORA:
         corpus = load_corpus(shared / name)
         dropped = sorted(p for p in corpus.projects if p.lower() in reserved)
         kept = corpus.restrict(p for p in corpus.projects if p not in dropped)

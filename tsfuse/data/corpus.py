@@ -18,13 +18,15 @@ import pandas as pd
 
 from tsfuse.data.sources.commits import from_commits
 from tsfuse.data.sources.opendigger import TREE_NAME, from_opendigger_tree, project_folders, updated_at
+from tsfuse.data.parts import read_parts
 from tsfuse.data.quality import FLAGS, flag_lists, quality_flags, series_summary
 from tsfuse.data.readme_store import read_versions
 from tsfuse.data.schema import DS, ID, PanelError, validate_panel
 from tsfuse.data.tasks import TaskSpec, get_task
 from tsfuse.text.versions import texts_for
 
-CORPUS_NAMES = ("oss-activity", "opendigger")
+CORPUS_NAMES = ("oss-activity", "opendigger", "oss-activity-v2")
+PART_CORPORA = ("oss-activity-v2",)  # shipped as build parts + a selection (tsfuse.data.parts)
 EMBEDDED_VERSION = "v1"
 EMBEDDED_ROOT = Path(__file__).with_name("embedded")
 PANEL_FILE, META_FILE, MANIFEST_FILE = "panel.csv.gz", "meta.csv", "MANIFEST.json"
@@ -117,13 +119,16 @@ def load_embedded(name: str, version: str = EMBEDDED_VERSION) -> Corpus:
     folder = embedded_dir(name, version)
     manifest_path = folder / MANIFEST_FILE
     if not manifest_path.is_file():
-        raise PanelError(f"embedded corpus {name!r} {version} is missing ({manifest_path}); "
-                         "rebuild it with `python datasets/build_corpora.py`")
+        how = "datasets/corpus_v2/assemble.py" if name in PART_CORPORA else "datasets/build_corpora.py"
+        raise PanelError(f"embedded corpus {name!r} {version} is missing ({manifest_path}); build it with `python {how}`")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     for file, info in manifest["files"].items():
         if sha256_file(folder / file) != info["sha256"]:
             raise PanelError(f"embedded file {folder / file} does not match MANIFEST.json (edited or corrupt); "
                              "rebuild with `python datasets/build_corpora.py`")
+    if name in PART_CORPORA:
+        panel, texts, meta = read_parts(folder)
+        return _finish(name, panel, texts, meta, source=f"embedded:{name}/{version}")
     panel = pd.read_csv(folder / PANEL_FILE, dtype={ID: str}, parse_dates=[DS])
     texts = read_versions(folder)
     meta = pd.read_csv(folder / META_FILE, dtype={ID: str, "readme_hint": str})

@@ -47,6 +47,11 @@ TASKS: dict[str, TaskSpec] = {
         name="oss-activity", target="commits", tau=0.2, level_edges=(1.0, 10.0, 50.0, 200.0),
         origins=("2023-04", "2023-10", "2024-04"),
     ),
+    # BENCHMARK.md v2: corpus v2 has the same series rules and origins as oss-activity
+    "oss-activity-v2": TaskSpec(
+        name="oss-activity-v2", target="commits", tau=0.2, level_edges=(1.0, 10.0, 50.0, 200.0),
+        origins=("2023-04", "2023-10", "2024-04"),
+    ),
     "opendigger": TaskSpec(
         name="opendigger", target="activity", tau=0.1, level_edges=(400.0, 550.0, 750.0, 1100.0),
         origins=("2021-10", "2022-04", "2022-10"),
