@@ -177,3 +177,11 @@ def test_latin_share_tells_english_from_other_scripts():
     assert latin_share("Hutool是一个小而全的Java工具类库") < 0.5
     assert latin_share("Быстрый веб-фреймворк") == 0.0
     assert latin_share("12345 ---") == 1.0  # no letters: nothing to judge
+
+
+def test_a_plain_text_readme_indented_throughout_is_prose_not_code() -> None:
+    readme = "    Flask\n    =====\n\n    Flask is a microframework for Python based on Werkzeug.\n\n" \
+             "        $ pip install flask\n\n    It is BSD licensed.\n"
+    assert clean_readme(readme) == "Flask\nFlask is a microframework for Python based on Werkzeug.\nIt is BSD licensed."
+    # an indented block inside an unindented README is still code
+    assert clean_readme("Intro text.\n\n    code_line()\n\nMore text.") == "Intro text.\nMore text."

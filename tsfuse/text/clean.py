@@ -20,6 +20,7 @@ import unicodedata
 import html
 import logging
 import re
+import textwrap
 
 from tsfuse.errors import TextInputError
 
@@ -117,6 +118,8 @@ def clean_readme(text: str) -> str:
     if not isinstance(text, str):
         raise TypeError(f"clean_readme expects a str, got {type(text).__name__}; pass '' for a missing README")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # a plain-text README indented throughout (old pallets/flask) is prose, not one code block
+    text = textwrap.dedent(text)
     text = _FRONT_MATTER.sub("", text)
     text = _HTML_COMMENT.sub(" ", text)
     text = _HTML_CODE.sub(" ", text)
