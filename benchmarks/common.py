@@ -139,11 +139,33 @@ def make_split(ids, every: int = SPLIT_EVERY) -> dict:
             "n_projects": len(order), "train": sorted(train_ids), "eval": sorted(eval_ids)}
 
 
+def hash_split(ids, every: int = SPLIT_EVERY) -> dict:
+    """The cross-project split of a corpus that grows (``oss-activity-v2``): a project is an evaluation
+    project iff int(sha256(unique_id), 16) % every == 0, so its side never depends on the other projects
+    and adding projects never moves one between training and evaluation."""
+    ids = sorted(map(str, ids))
+    is_eval = {uid: int(hashlib.sha256(uid.encode("utf-8")).hexdigest(), 16) % every == 0 for uid in ids}
+    return {"rule": f"a project is an evaluation project iff int(sha256(unique_id as UTF-8), 16) % {every} == 0, "
+                    "the rest training projects (per project: the split of a growing corpus never moves a project)",
+            "n_projects": len(ids), "train": [u for u in ids if not is_eval[u]], "eval": [u for u in ids if is_eval[u]]}
+
+
+GROWING_CORPORA = ("oss-activity-v2",)  # built over several sessions: split by hash_split
+
+
 def load_split(corpus: Corpus, splits_dir: Path = SPLITS_DIR, name: str | None = None) -> tuple[dict, Path]:
     """The committed split ``benchmarks/splits/<name or corpus>.json`` (written on first use); it must cover
-    exactly the corpus's projects."""
+    exactly the corpus's projects. A growing corpus's file is rewritten by its per-project rule
+    (:func:`hash_split`) when the corpus has grown."""
     path = Path(splits_dir) / f"{name or corpus.name}.json"
     ids = sorted(corpus.panel[ID].unique())
+    if corpus.name in GROWING_CORPORA:
+        split = {"corpus": corpus.name, **hash_split(ids)}
+        if not path.is_file() or json.loads(path.read_text(encoding="utf-8")) != split:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(split, indent=1) + "\n", encoding="utf-8")
+            log.warning("wrote the cross-project split %s for %d projects (%d train / %d eval; per-project rule)",
+                        path, len(ids), len(split["train"]), len(split["eval"]))
     if not path.is_file():
         split = {"corpus": corpus.name, **make_split(ids)}
         path.parent.mkdir(parents=True, exist_ok=True)

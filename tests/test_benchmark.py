@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from benchmarks import run as bench
-from benchmarks.common import RAW_DATA_DIR, REPO, BenchmarkError, make_split, sha_order
+from benchmarks.common import GROWING_CORPORA, RAW_DATA_DIR, REPO, BenchmarkError, hash_split, make_split, sha_order
 from benchmarks.report import fast_macro_f1
 from tsfuse.eval.metrics import macro_f1
 
@@ -221,10 +221,20 @@ def test_split_rule_and_committed_splits():
 
     for path in SPLITS_DIR.glob("*.json"):
         committed = json.loads(path.read_text())
+        if committed["corpus"] in GROWING_CORPORA:
+            assert {k: v for k, v in committed.items() if k != "corpus"} == hash_split(committed["train"] + committed["eval"])
+            continue
         left_out = committed.get("left_out_reserved", [])  # reserved projects, dropped after the split was made
         again = make_split(committed["train"] + committed["eval"] + left_out)
         assert ([u for u in again["train"] if u not in left_out], [u for u in again["eval"] if u not in left_out]) \
             == (committed["train"], committed["eval"]), path
+
+
+def test_the_split_of_a_growing_corpus_never_moves_a_project():
+    small = hash_split([f"org/p{i}" for i in range(40)])
+    large = hash_split([f"org/p{i}" for i in range(400)])
+    assert set(small["eval"]) <= set(large["eval"]) and set(small["train"]) <= set(large["train"])
+    assert 0.1 < len(large["eval"]) / 400 < 0.3  # about one in five
 
 
 def test_fast_macro_f1_matches_scikit_learn():
