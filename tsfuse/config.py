@@ -142,6 +142,9 @@ class TrainConfig(DictConfig):
     # share of the value loss on MASE's scale (pinball of counts / the window's mean absolute change),
     # the rest on normalised log1p values (0: all on the log scale, tsfuse 0.1's loss)
     value_loss_mase_weight: float = 0.0
+    # share of training windows whose README is hidden (the model's no-README vector instead) in each
+    # training step, so that it cannot lean on a project's identity; validation and prediction see every README
+    text_dropout: float = 0.0
     class_weights: Literal["balanced", "sqrt", "none"] = "balanced"
     label_smoothing: float = 0.05
     seed: int = 0
@@ -152,6 +155,9 @@ class TrainConfig(DictConfig):
     def __post_init__(self) -> None:
         if self.min_history < 1:
             raise ValueError(f"min_history must be >= 1 month, got {self.min_history}")
+        for name in ("value_loss_mase_weight", "text_dropout"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be a share in [0, 1], got {getattr(self, name)}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":

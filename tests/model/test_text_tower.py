@@ -31,3 +31,20 @@ def test_readme_changes_the_forecast_only_through_the_text_tower(panel, task, ti
     with_text = model.predict(panel)
     without = model.predict(panel, texts={uid: "" for uid in texts})
     assert not np.allclose(with_text.p50, without.p50)
+
+
+def test_text_dropout_hides_the_given_share_of_readmes():
+    import pytest
+
+    from tsfuse.config import ModelConfig, TrainConfig
+    from tsfuse.train.module import TsfuseModule
+
+    torch.manual_seed(0)
+    batch = {"text_present": torch.ones(4000), "text": torch.ones(4000, 3)}
+    for share in (0.0, 0.3, 1.0):
+        module = TsfuseModule(ModelConfig(text_dim=3, hidden_size=8, fusion_size=8), TrainConfig(text_dropout=share))
+        hidden = 1.0 - module.hide_readmes(batch)["text_present"].mean().item()
+        assert hidden == pytest.approx(share, abs=0.03)
+    assert module.hide_readmes(batch)["text"] is batch["text"]  # the vector stays; only its flag changes
+    with pytest.raises(ValueError, match="text_dropout must be a share"):
+        TrainConfig(text_dropout=1.5)

@@ -74,7 +74,16 @@ class TsfuseModule(pl.LightningModule):
         return parts["loss"]
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
+        return self._step(self.hide_readmes(batch), "train")
+
+    def hide_readmes(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``batch`` with the README of a random ``text_dropout`` share of its windows hidden
+        (``text_present`` = 0: the network reads its no-README vector there)."""
+        share = self.train_config.text_dropout
+        if share <= 0 or "text_present" not in batch:
+            return batch
+        shown = (torch.rand(batch["text_present"].shape, device=batch["text_present"].device) >= share)
+        return {**batch, "text_present": batch["text_present"] * shown.to(batch["text_present"].dtype)}
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self._step(batch, "val")
