@@ -16,7 +16,7 @@ For every repo of the batch's plan that is not in the ledger yet, appends one ro
 - ``rejected``: fetched and built, but its unique_id (case-insensitive) is already in the
   ledger as built under another name (a case duplicate): kept out of the corpus.
 
-Then deletes the snapshot folder ``/work/.mirror/<owner>+<name>`` of each repo this batch
+Appends each built repo's main language to ``languages.csv`` (languages.py). Then deletes the snapshot folder ``/work/.mirror/<owner>+<name>`` of each repo this batch
 fetched (not the ``reused`` ones, which were on disk before the batch), and writes
 ``lists/<part>-<k>.done``. Idempotent: rerun it after a stop; rows already in the ledger are
 kept as they are and leftover snapshot folders are deleted.
@@ -31,6 +31,9 @@ import sys
 from pathlib import Path
 
 import fetchlib as fl  # this folder is on sys.path when a script here runs
+from languages import COLUMNS, tree_language
+
+LANGUAGES = fl.HERE / "languages.csv"
 
 
 def main() -> int:
@@ -110,6 +113,7 @@ def main() -> int:
             built_ids[uid] = repo
             roots.setdefault(m["root_commit"], repo)
     added = fl.append_ledger(rows)
+    record_languages([r["repo"] for r in rows if r["status"] == "built"], fetch)
     deleted = 0
     if not args.keep_snapshots:
         for f in fetch.values():
@@ -127,6 +131,19 @@ def main() -> int:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     print(f"batch {part}-{k}: {added} ledger row(s) added {counts}; {deleted} snapshot folder(s) deleted")
     return 0
+
+
+def record_languages(repos: list[str], fetch: dict) -> None:
+    """Append each built repo's main language (languages.py: from its HEAD tree's file names) to
+    languages.csv, while its snapshot is still on disk."""
+    done = {r["repo"].lower() for r in fl.read_csv(LANGUAGES)}
+    rows = []
+    for repo in repos:
+        gitdir = Path(fetch[repo.lower()]["git_dir"])
+        if repo.lower() not in done and gitdir.is_dir():
+            rows.append({"repo": repo, **tree_language(gitdir)})
+    if rows:
+        fl.write_csv(LANGUAGES, fl.read_csv(LANGUAGES) + rows, COLUMNS)
 
 
 if __name__ == "__main__":
