@@ -1,0 +1,105 @@
+"""The datasheet tables of oss-activity-v2, computed from the shipped corpus and the build records.
+
+    python3 datasets/corpus_v2/describe.py > /tmp/v2-tables.md
+
+Prints Markdown: the filter counts (MANIFEST.json), the mix of the new projects against v1's
+(size by non-merge commits, age = span in years, lifecycle at the snapshot, language group, snapshot
+year) and the anomalies found (bulk-dated histories, snapshots missing large blobs, bogus clocks,
+shared root commits). Languages of new projects come from ``languages.csv`` (HEAD tree file names,
+recorded from batch new1-12 on); v1's from its own metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pandas as pd
+
+import fetchlib as fl  # this folder is on sys.path when a script here runs
+
+REPO = fl.HERE.parents[1]
+sys.path.insert(0, str(REPO))
+from tsfuse.data.corpus import embedded_dir, load_corpus  # noqa: E402
+from tsfuse.data.parts import read_selection  # noqa: E402
+
+SIZES = [(0, 500, "tiny(<500)"), (500, 2000, "small(500-2k)"), (2000, 10000, "medium(2k-10k)"),
+         (10000, 50000, "large(10k-50k)"), (50000, np.inf, "xlarge(>=50k)")]
+
+
+def lifecycle(days_idle: float) -> str:
+    """v1's rule: quiet when idle > 730 days at the snapshot, slowing > 365, else active."""
+    return "quiet" if days_idle > 730 else "slowing" if days_idle > 365 else "active"
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    """A small Markdown table (index as the first column, numbers with 2 decimals)."""
+    rows = ["| | " + " | ".join(map(str, frame.columns)) + " |", "|---|" + "---:|" * len(frame.columns)]
+    rows += [f"| {i} | " + " | ".join(f"{v:.2f}" for v in row) + " |" for i, row in zip(frame.index, frame.to_numpy())]
+    return "\n".join(rows)
+
+
+def describe(meta: pd.DataFrame, languages: pd.Series) -> dict[str, pd.Series]:
+    last = pd.to_datetime(meta["last_commit_at"], utc=True, format="ISO8601")
+    snap = pd.to_datetime(meta["snapshot"], utc=True, format="ISO8601")
+    size = pd.cut(meta["n_commits"], [s[0] for s in SIZES] + [np.inf], right=False, labels=[s[2] for s in SIZES])
+    return {"size": size.value_counts(normalize=True).reindex([s[2] for s in SIZES]),
+            "age (years from first to last commit)": (meta["span_months"] / 12).describe(percentiles=[.25, .5, .75])
+            [["25%", "50%", "75%"]],
+            "lifecycle": ((snap - last).dt.days.map(lifecycle)).value_counts(normalize=True)
+            .reindex(["active", "slowing", "quiet"]).fillna(0),
+            "language group": languages.value_counts(normalize=True),
+            "snapshot year": snap.dt.year.value_counts(normalize=True).sort_index()}
+
+
+def main() -> int:
+    folder = embedded_dir("oss-activity-v2")
+    manifest = json.loads((folder / "MANIFEST.json").read_text(encoding="utf-8"))
+    v2 = load_corpus("oss-activity-v2")
+    v1 = load_corpus("oss-activity").meta.set_index("unique_id")
+    meta = v2.meta.set_index("unique_id")
+    langs = pd.DataFrame(fl.read_csv(fl.HERE / "languages.csv"), columns=["repo", "language_group"])
+    by_repo = dict(zip(langs["repo"].str.lower(), langs["language_group"]))
+    is_new = meta["part"] != "v1"
+    new_lang = pd.Series([by_repo.get(u.lower(), "not recorded") for u in meta.index[is_new]])
+    c = manifest["counts"]
+    h = c["handled"]
+    print("| step | repositories |\n|---|---:|")
+    for label, n in [("candidates handled (ledger rows)", h["rows"]), ("fetch refused (too big, no snapshot, ...)",
+                     h["fetch_refused"]), ("fetched, build failed", h["failed"]), ("case duplicate (rejected)", h["rejected"]),
+                     ("built", c["built"]), ("reserved", c["reserved"]), ("span < 18 months", c["span_lt_18"]),
+                     ("< 50 non-merge commits", c["commits_lt_50"]), ("(both of the two above)", c["span_lt_18_and_commits_lt_50"]),
+                     ("shared root commit (fork/copy; the one with more commits kept)", c["shared_root_commit"]),
+                     ("**kept**", c["kept"])]:
+        print(f"| {label} | {n:,} |")
+    print(f"\nkept by part: {c['kept_by_part']}\n")
+    tables = {"v1 (shipped oss-activity)": None, "v2: v1 part": meta[~is_new], "v2: new": meta[is_new]}
+    stats = {name: describe(m, new_lang if name == "v2: new" else v1.reindex(m.index)["language_group"].fillna("other"))
+             for name, m in tables.items() if m is not None}
+    stats["v1 (shipped oss-activity)"] = {
+        "size": v1["size_class"].value_counts(normalize=True).reindex([s[2] for s in SIZES]),
+        "lifecycle": v1["lifecycle"].value_counts(normalize=True).reindex(["active", "slowing", "quiet"]).fillna(0),
+        "language group": v1["language_group"].value_counts(normalize=True),
+        "snapshot year": pd.to_datetime(v1["snapshot"], utc=True).dt.year.value_counts(normalize=True).sort_index()}
+    for key in ("size", "age (years from first to last commit)", "lifecycle", "language group", "snapshot year"):
+        frame = pd.DataFrame({name: s.get(key) for name, s in stats.items() if s.get(key) is not None}).fillna(0)
+        print(f"**{key}**" + ("" if key.startswith("age") else " (share of projects)") + "\n")
+        print(markdown(frame))
+        print()
+    print("**anomalies** (kept projects)\n")
+    reasons = meta["reason"].fillna("")
+    print(f"- largest one-month share of commits >= 0.5 (bulk-dated or burst histories): "
+          f"{int((meta['max_month_share'] >= 0.5).sum())}, e.g. "
+          f"{meta.sort_values('max_month_share', ascending=False).index[:3].tolist()}")
+    print(f"- snapshots missing blobs of 4 MiB or more: {int((meta['missing_blobs'].fillna(0) > 0).sum())}")
+    print(f"- bogus clocks (a commit dated before 1995): {int(reasons.str.contains('bogus clock').sum())}")
+    print(f"- README versions: {len(v2.texts):,} ({int(v2.texts['present'].sum()):,} with readable prose), "
+          f"median {int(v2.texts.groupby('unique_id').size().median())} per project")
+    out = read_selection(folder)
+    print(f"- shared root commits: {out.loc[out['reason'].str.startswith('root'), 'unique_id'].tolist()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
