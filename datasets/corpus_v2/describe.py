@@ -98,7 +98,26 @@ def main() -> int:
           f"median {int(v2.texts.groupby('unique_id').size().median())} per project")
     out = read_selection(folder)
     print(f"- shared root commits: {out.loc[out['reason'].str.startswith('root'), 'unique_id'].tolist()}")
+    print()
+    print(build_costs())
     return 0
+
+
+def build_costs() -> str:
+    """Per part, from build-times.csv: repositories, fetch and build seconds per repository, the
+    snapshot bytes fetched and repositories per minute of the build (fetching overlaps building)."""
+    t = pd.DataFrame(fl.read_csv(fl.BUILD_TIMES))
+    for c in ("repos", "fetched", "built", "failed", "fetch_seconds", "build_seconds", "bytes_fetched"):
+        t[c] = pd.to_numeric(t[c])
+    g = t.groupby("part", sort=True).agg(batches=("batch", "size"), repos=("repos", "sum"), fetched=("fetched", "sum"),
+                                         built=("built", "sum"), fetch_s=("fetch_seconds", "sum"),
+                                         build_s=("build_seconds", "sum"), gb=("bytes_fetched", lambda b: b.sum() / 1e9))
+    rows = ["| part | batches | repositories | fetched | built | fetch s / repo | build s / built repo | "
+            "GB fetched | built repos / min of build |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for part, r in g.iterrows():
+        rows.append(f"| {part} | {int(r.batches)} | {int(r.repos)} | {int(r.fetched)} | {int(r.built)} | {r.fetch_s / r.repos:.1f} | "
+                    f"{r.build_s / max(r.built, 1):.1f} | {r.gb:.1f} | {60 * r.built / r.build_s:.2f} |")
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":
