@@ -13,6 +13,12 @@ def test_data_show_prints_table_and_sparkline(capsys):
     assert any(ch in out for ch in "▁▂▃▄▅▆▇█")
 
 
+def test_data_show_a_v2_project_counts_its_stored_readme_versions(capsys):
+    assert main(["data", "show", "--corpus", "oss-activity-v2", "pallets/flask"]) == 0
+    out = capsys.readouterr().out
+    assert "pallets/flask (oss-activity-v2)" in out and "stored version(s) (embeddings" in out
+
+
 def test_data_show_unknown_project_names_it(capsys):
     assert main(["data", "show", "nobody/nothing"]) == 2
     assert "error: project 'nobody/nothing' is not in the oss-activity corpus" in capsys.readouterr().err

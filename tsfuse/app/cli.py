@@ -318,9 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fit", help="fit one project (from the shipped model) and print its forecast")
     _add_project_args(p, required=True)
-    p.add_argument("--pretrained", default=None,
-                   help="auto | oss-activity | opendigger | model folder | none (default: the --corpus one for "
-                        "--project, else auto: the shipped model matching the data)")
+    p.add_argument("--pretrained", default="auto",
+                   help="auto (default: the shipped model matching the data's covariates) | oss-activity | "
+                        "opendigger | model folder | none")
     p.add_argument("--out", help="save the fitted model here")
     p.set_defaults(func=cmd_fit)
 
@@ -344,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-windows", type=_positive_int, default=3, help="the latest N origins (default 3)")
     p.add_argument("--step-size", type=_positive_int, default=1, help="months between those origins (default 1)")
     p.add_argument("--origins", help="comma-separated YYYY-MM origins instead of --n-windows")
-    p.add_argument("--pretrained", default=None, help="auto | oss-activity | opendigger | model folder")
+    p.add_argument("--pretrained", default="auto", help="auto (default) | oss-activity | opendigger | model folder")
     p.add_argument("--format", choices=FORMATS, default="table", help="stdout as a table (default), csv or json")
     p.set_defaults(func=cmd_backtest)
 
@@ -357,9 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
                                       "training curves")
     p.add_argument("name", nargs="?", metavar="OWNER/NAME", help="a project of the embedded corpus (or --git/--csv)")
     _add_project_args(p, required=False, plot=False)
-    p.add_argument("--pretrained", default=None,
-                   help="auto | oss-activity | opendigger | model folder (default: the --corpus one for a corpus "
-                        "project, else auto)")
+    p.add_argument("--pretrained", default="auto",
+                   help="auto (default: the shipped model matching the data's covariates) | oss-activity | "
+                        "opendigger | model folder")
     p.add_argument("--holdout", type=int, default=18,
                    help="months at the end held out for the confusion matrices (default 18, at least 6)")
     p.add_argument("--out", default="tsfuse-report", help="folder for index.html and its PNGs (default tsfuse-report)")
@@ -386,8 +386,6 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "readme", None) and not args.csv:
         parser.error("--readme goes with --csv (a git repository or corpus project brings its own README)")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
-    if getattr(args, "command", None) in ("fit", "report", "backtest") and args.pretrained is None:
-        args.pretrained = args.corpus if args.project else "auto"
     try:
         args.func(args)
     except (PanelError, OSError, ValueError) as exc:
