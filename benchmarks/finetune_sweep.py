@@ -37,6 +37,7 @@ from benchmarks.common import REPO, load_named_corpus, load_split, quiet_logs  #
 from benchmarks.transfer import score_backtest  # noqa: E402
 from tsfuse.eval.baselines import before  # noqa: E402
 from tsfuse.data.schema import DS, ID  # noqa: E402
+from tsfuse.text.versions import texts_for  # noqa: E402
 from tsfuse.data.windows import make_windows  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
@@ -57,7 +58,7 @@ def run(corpus_name: str, origin: pd.Timestamp) -> pd.DataFrame:
     windows = make_windows(test.panel, corpus.task, [origin])
 
     def mase(model, given, window, uid) -> float:
-        rows = score_backtest("sweep", model, given, origin, window, {uid: test.texts.get(uid, "")}, test.panel,
+        rows = score_backtest("sweep", model, given, origin, window, texts_for(test.texts, uid), test.panel,
                               corpus.task)
         return float(rows["mase"].iloc[0])
 
@@ -65,7 +66,7 @@ def run(corpus_name: str, origin: pd.Timestamp) -> pd.DataFrame:
     for uid in sorted(set(windows.unique_id)):
         window = windows.subset(np.flatnonzero(windows.unique_id == uid))
         project = test.panel[test.panel[ID] == uid]
-        texts = {uid: test.texts.get(uid, "")}
+        texts = texts_for(test.texts, uid)
         for slice_name, months in (("full", None), ("short", 12)):
             given = project if months is None else project[project[DS] >= origin - pd.DateOffset(months=months)]
             history = before(given, origin)

@@ -21,6 +21,7 @@ from tsfuse.eval.baselines import before, forecast_windows, make_baseline
 from tsfuse.data.schema import DS, ID
 from tsfuse.data.tasks import TaskSpec
 from tsfuse.data.windows import WindowSet
+from tsfuse.text.versions import texts_for
 
 BASELINE_METHODS = ("naive", "seasonal_naive", "mean3", "AutoETS", "AutoTheta", "AutoARIMA", "lightgbm", "ridge",
                     "ens", "tft", "nhits")
@@ -226,8 +227,7 @@ def _finetune_each(model, pretrain_s: float, ctx: Context, origin: pd.Timestamp,
     skipped = 0
     for i, uid in enumerate(map(str, windows.unique_id)):
         project = ctx.eval_panel[ctx.eval_panel[ID] == uid]
-        texts = (ctx.eval_texts[ctx.eval_texts[ID] == uid] if isinstance(ctx.eval_texts, pd.DataFrame)
-                 else {uid: ctx.eval_texts.get(uid, "")})
+        texts = texts_for(ctx.eval_texts, uid)
         t0 = time.perf_counter()
         history = before(project, origin)
         ctx.record_fit(f"tsfuse-ft:{uid}", origin, history)

@@ -48,6 +48,7 @@ from benchmarks.methods import (  # noqa: E402
     ABLATION_METHODS, ALL_METHODS, ENS_MEMBERS, SELECTABLE_METHODS, Budgets, Context, Output, ensemble_of, runner,
 )
 from tsfuse.data.schema import ID  # noqa: E402
+from tsfuse.text.versions import has_text as has_any_text  # noqa: E402
 from tsfuse.data.tasks import TREND_CLASSES  # noqa: E402
 from tsfuse.data.windows import make_windows  # noqa: E402
 
@@ -178,8 +179,7 @@ def run(args, argv: list[str]) -> dict:
     budgets = Budgets.make(seed=args.seed, quick=args.quick, preset=args.preset, max_epochs=args.max_epochs,
                            jobs=args.jobs, tsfuse_model=args.tsfuse_model, tsfuse_train=args.tsfuse_train)
     encoder = text_encoder_for(budgets) if any(m.startswith("tsfuse") for m in methods) else None
-    has_text = (bool(len(test.texts)) if isinstance(test.texts, pd.DataFrame)
-                else any(test.texts.get(u, "").strip() for u in test.panel[ID].unique()))
+    has_text = has_any_text(test.texts, test.panel[ID].unique())
     ablate = "tsfuse" in methods and encoder is not None and has_text and not args.no_ablation
     jobs = methods + (list(ABLATION_METHODS) if ablate else [])
     ctx = Context(task=task, train_panel=train.panel, eval_panel=test.panel, train_texts=train.texts,

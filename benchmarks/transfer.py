@@ -29,6 +29,7 @@ from benchmarks.report import score_windows
 from tsfuse.eval.baselines import before
 from tsfuse.data.schema import DS, ID
 from tsfuse.data.windows import WindowSet
+from tsfuse.text.versions import texts_for
 from tsfuse.eval.metrics import summarize
 
 log = logging.getLogger("benchmarks")
@@ -59,7 +60,7 @@ def run_transfer(ctx: Context, windows_by_origin: dict[pd.Timestamp, WindowSet])
         w_all = windows_by_origin[origin]
         window = w_all.subset(np.flatnonzero(w_all.unique_id == uid))
         project = ctx.eval_panel[ctx.eval_panel[ID] == uid]
-        texts = {uid: ctx.eval_texts.get(uid, "")}
+        texts = texts_for(ctx.eval_texts, uid)
         for slice_name, months in SLICES.items():
             given = project if months is None else project[project[DS] >= origin - pd.DateOffset(months=months)]
             history = before(given, origin)

@@ -19,7 +19,7 @@ import torch
 from tsfuse import inference
 from tsfuse._version import __version__
 from tsfuse.config import ModelConfig, RunConfig, TrainConfig, get_preset, resolve_settings
-from tsfuse.data.schema import DS, ID, covariate_columns, ensure_checked
+from tsfuse.data.schema import ID, covariate_columns, ensure_checked
 from tsfuse.data.tasks import TaskSpec
 from tsfuse.data.windows import WindowSet
 from tsfuse.errors import ModelFileError

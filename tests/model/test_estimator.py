@@ -6,7 +6,6 @@ import torch
 import tsfuse
 from tests.conftest import TINY_MODEL, TINY_TRAIN
 from tsfuse.estimator import Forecaster
-from tsfuse.data.windows import make_windows
 from tsfuse.io.persistence import ModelFileError
 
 

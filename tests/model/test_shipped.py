@@ -6,6 +6,7 @@ import pytest
 import tsfuse
 from tsfuse.api import PRETRAINED_DIR
 from tsfuse.data.corpus import load_corpus
+from tsfuse.text.versions import texts_for
 
 
 def _check(table):
@@ -23,7 +24,7 @@ def test_fit_one_project_from_the_shipped_model(corpus, project, monkeypatch):
     assert (PRETRAINED_DIR / corpus / "model.safetensors").is_file()
     c = load_corpus(corpus)
     df = c.panel[c.panel.unique_id == project]
-    model = tsfuse.fit(df, c.texts.get(project, ""), pretrained=corpus)
+    model = tsfuse.fit(df, texts_for(c.texts, project), pretrained=corpus)  # its stored README versions
     assert model.info["finetune"]["windows"] > 0
     _check(model.predict())
 
@@ -33,5 +34,6 @@ def test_fit_with_y_alone_masks_the_known_covariates(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     c = load_corpus("oss-activity")
     df = c.panel[c.panel.unique_id == "psf/requests"][["ds", "y"]]
-    model = tsfuse.fit(df, c.texts["psf/requests"], unique_id="psf/requests", max_epochs=2)
+    readme = c.texts[c.texts["unique_id"] == "psf/requests"]  # its stored README embedding
+    model = tsfuse.fit(df, readme, unique_id="psf/requests", max_epochs=2)
     _check(model.predict())

@@ -14,7 +14,6 @@ datasets/DATASHEET.md.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
 import io
