@@ -70,6 +70,8 @@ class ModelConfig(DictConfig):
     # True: the fusion MLP also reads what a tree model sees (recent means, volatility, months since
     # the last active month and release...: tsfuse.data.features.HISTORY_FEATURES)
     history_features: bool = False
+    # True: a learned gate set by the history length scales what the README adds (tsfuse.nn.heads.TextProjection)
+    text_gate: bool = False
 
     def __post_init__(self) -> None:
         if self.context_length < 12:

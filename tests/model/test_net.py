@@ -164,3 +164,16 @@ def test_history_features_reach_the_fusion_only_when_configured():
         a = net(dict(batch, history=torch.zeros(5, len(HISTORY_FEATURES))))["quantiles"]
         b = net(dict(batch, history=torch.ones(5, len(HISTORY_FEATURES))))["quantiles"]
         assert torch.equal(a, b) != history
+
+
+def test_the_text_gate_follows_the_history_length_and_is_off_by_default():
+    torch.manual_seed(0)
+    cfg = ModelConfig(text_dim=12, text_proj_size=4, hidden_size=8, fusion_size=8, text_gate=True)
+    net = TwoTowerNet(cfg).eval()
+    text, present = torch.randn(3, 12), torch.ones(3)
+    with torch.no_grad():
+        net.text.gate.weight.fill_(-10.0)  # the gate closes as the history grows
+        young, old = net.text(text, present, torch.zeros(3)), net.text(text, present, torch.ones(3))
+    assert torch.allclose(old, net.text.no_text.expand(3, -1), atol=1e-3)  # long history: README ignored
+    assert not torch.allclose(young, old)
+    assert TwoTowerNet(ModelConfig(text_dim=12, text_proj_size=4, hidden_size=8, fusion_size=8)).text.gate is None

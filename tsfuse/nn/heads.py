@@ -16,20 +16,31 @@ SPREAD_SCALE_INIT = 0.5413  # softplus(0.5413) = 1
 class TextProjection(nn.Module):
     """Projects a frozen README embedding; a learned vector stands in for an empty README.
 
+    With ``gated``, a learned gate in (0, 1) set by the window's history length (``age``) scales how
+    far the README moves the vector from the no-README one, so the model can learn to read the
+    README for cold starts and to ignore it where the history says more.
+
     Args:
         text_dim: the text encoder's output size D.
         out_size: the projected size.
+        gated: whether the history-length gate is used.
     """
 
-    def __init__(self, text_dim: int, out_size: int) -> None:
+    def __init__(self, text_dim: int, out_size: int, gated: bool = False) -> None:
         super().__init__()
         self.proj = nn.Sequential(nn.Linear(text_dim, out_size), nn.GELU())
         self.no_text = nn.Parameter(torch.zeros(out_size))
+        self.gate = nn.Linear(1, 1) if gated else None
+        if self.gate is not None:
+            nn.init.zeros_(self.gate.weight)
+            nn.init.constant_(self.gate.bias, 2.0)  # sigmoid(2) = 0.88: starts close to reading the README
 
-    def forward(self, text: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
-        """text [B, D], present [B] -> [B, out_size]."""
+    def forward(self, text: torch.Tensor, present: torch.Tensor, age: torch.Tensor | None = None) -> torch.Tensor:
+        """text [B, D], present [B] (, age [B] for the gate) -> [B, out_size]."""
         p = present.unsqueeze(-1)
-        return p * self.proj(text) + (1 - p) * self.no_text
+        if self.gate is not None:
+            p = p * torch.sigmoid(self.gate(age.unsqueeze(-1)))
+        return self.no_text + p * (self.proj(text) - self.no_text)
 
 
 class FusionMLP(nn.Module):

@@ -36,7 +36,7 @@ class TwoTowerNet(nn.Module):
         self.config = config
         self.spec = FeatureSpec.for_covariates(config.covariates, config.history_features)
         self.temporal = build_tower(config, self.spec.series_channels)
-        self.text = TextProjection(config.text_dim, config.text_proj_size) if config.text_model else None
+        self.text = TextProjection(config.text_dim, config.text_proj_size, config.text_gate) if config.text_model else None
         text_size = config.text_proj_size if config.text_model else 0
         self.fusion = FusionMLP(self.temporal.out_size + text_size + self.spec.static_size,
                                 config.fusion_size, config.dropout)
@@ -56,7 +56,7 @@ class TwoTowerNet(nn.Module):
         """The fused project embedding [B, fusion_size]."""
         parts = [self.temporal(self.series_input(batch), batch["mask"])]  # [B, hidden]
         if self.text is not None:
-            parts.append(self.text(batch["text"], batch["text_present"]))  # [B, text_proj]
+            parts.append(self.text(batch["text"], batch["text_present"], batch["age"]))  # [B, text_proj]
         parts.append(self.spec.static(batch))  # [B, 2 + 2C]
         return self.fusion(torch.cat(parts, dim=-1))
 
