@@ -296,3 +296,17 @@ def test_deterministic_baselines_reproduce_the_reference(corpus, tmp_path):
     check = json.loads((tmp_path / f"{corpus}-in-corpus.json").read_text())["reference_check"]
     assert set(check) == {"windows", "trend classes", "level classes", "naive", "seasonal_naive", "mean3"}
     assert all(c["ok"] for c in check.values()), check
+
+
+def test_compare_runs_pairs_windows_of_two_runs(tmp_path, capsys):
+    from benchmarks import compare_runs
+
+    keys = {"unique_id": ["a", "b", "c", "d"], "origin": ["2023-04"] * 4, "trend_true": [0, 1, 2, 1],
+            "trend_pred": [0, 1, 2, 1], "level_true": [1, 1, 2, 3], "level_pred": [1, 1, 2, 3]}
+    a = pd.DataFrame({"method": "tsfuse", "mase": [1.0, 2.0, 3.0, 4.0], "sql": [1.0] * 4, **keys})
+    b = pd.DataFrame({"method": "tsfuse", "mase": [0.5, 1.5, 2.5, 3.5], "sql": [0.5] * 4, **keys})
+    a.to_csv(tmp_path / "a.csv.gz", index=False)
+    b.to_csv(tmp_path / "b.csv.gz", index=False)
+    assert compare_runs.main([str(tmp_path / "a.csv.gz"), "tsfuse", str(tmp_path / "b.csv.gz"), "tsfuse"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "| 4 | 2.000 | -0.500 [-0.500, -0.500] | -0.500 [-0.500, -0.500] |" in line
