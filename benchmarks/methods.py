@@ -203,8 +203,8 @@ def run_tsfuse(name: str, ctx: Context, origin: pd.Timestamp, windows: WindowSet
         t1 = time.perf_counter()
         got, out = model.backtest(ctx.eval_panel, [origin], ctx.eval_texts)
         t2 = time.perf_counter()
-        if name == "tsfuse":
-            ctx.models[key] = (model, t1 - t0)
+        if name in ("tsfuse", "tsfuse-no-text-tower"):  # kept for the variants and the history slices
+            ctx.models[(name, key[1])] = (model, t1 - t0)
         return _tsfuse_output(model, windows, got, out, t1 - t0, t2 - t1)
     if key not in ctx.models:
         raise BenchmarkError(f"{name} needs the tsfuse model of {origin:%Y-%m}: include tsfuse in --methods")

@@ -73,6 +73,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--transfer", action="store_true", help="cross-project only: the transfer table (global / "
                    "fine-tuned / trained alone, full and last-12-months history) on each project's last window (costly)")
     p.add_argument("--no-ablation", action="store_true", help="skip the text ablation (two extra tsfuse variants)")
+    p.add_argument("--slices", action="store_true", help="BENCHMARK.md v2 history slices for the text question: the "
+                   "trained tsfuse models (and the text ablation's) given only the last 3, 6, 12 months or the full "
+                   "history (predictions only)")
     p.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_PROJECTS} projects, the first origin, "
                                                         "tiny budgets for every learned method")
     p.add_argument("--seed", type=int, default=0)
@@ -232,13 +235,18 @@ def run(args, argv: list[str]) -> dict:
         raise BenchmarkError(f"nothing was scored (errors: {errors})")
     windows_df = pd.concat(per_window, ignore_index=True)
     leak = leak_check(ctx.audit, test.panel[ID].unique()) if mode == "cross-project" else None
+    slices = None
+    if args.slices and "tsfuse" not in errors:
+        from benchmarks.slices import run_slices, slice_summary
+
+        slices = slice_summary(run_slices(ctx, {o: w for o, w in windows_by_origin.items() if len(w)}), args.seed)
     transfer = None
     if args.transfer and "tsfuse" not in errors:
         from benchmarks.transfer import run_transfer, transfer_summary
 
         rows, info = run_transfer(ctx, {o: w for o, w in windows_by_origin.items() if len(w)})
         transfer = {"rows": rows, "summary": transfer_summary(rows, info["projects"]), "info": info}
-    return {"transfer": transfer, "leak_check": leak, "args": args, "argv": argv, "mode": mode, "task": task,
+    return {"transfer": transfer, "slices": slices, "leak_check": leak, "args": args, "argv": argv, "mode": mode, "task": task,
             "origins": origins, "methods": methods,
             "ablation_methods": list(ABLATION_METHODS) if ablate else [], "windows": windows_df,
             "timings": timings, "errors": errors, "infos": infos, "window_counts": window_counts,
@@ -293,6 +301,7 @@ def write_outputs(res: dict) -> dict[str, Path]:
                     for m, row in table.to_dict(orient="index").items()},
         "per_origin": report.per_origin(w, main_rows),
         "leak_check": res["leak_check"], "verdict": verdict, "text_ablation": abl,
+        "text_ablation_by_slice": res["slices"],
         "reference_check": (protocol_check(task.name, RAW_DATA_DIR)
                             if res["mode"] == "in-corpus" and not n_limited(args) else None),
         "text_ablation_rows": full.loc[[m for m in res["ablation_methods"] if m in full.index]].to_dict(orient="index"),
@@ -366,6 +375,15 @@ def markdown(p: dict, table: pd.DataFrame, full: pd.DataFrame, paths: dict[str, 
         lines += ["## Text ablation", "", "Not run: tsfuse was not run with a text tower.", ""]
     else:
         lines += ["## Text ablation", "", "Not run (no README text in the evaluation projects, or --no-ablation).", ""]
+    if p["text_ablation_by_slice"]:
+        from benchmarks.slices import slice_markdown
+
+        lines += ["## Text ablation by history slice (BENCHMARK.md v2)", "",
+                  "The same scored windows; the trained models are given only each project's last 3 or 6 months "
+                  "(the cold start: README + k months), its last 12 or its full history before the origin, with the "
+                  "README as of the origin (tsfuse), with none (text-empty) or without a text tower. Scores use the "
+                  "whole history's MASE scale. MASE − tsfuse < 0: the README hurts on that slice (paired bootstrap "
+                  "95% interval).", "", *slice_markdown(p["text_ablation_by_slice"]), ""]
     if p["transfer"]:
         from benchmarks.transfer import DESCRIPTION, transfer_markdown
 

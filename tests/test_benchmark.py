@@ -310,3 +310,28 @@ def test_compare_runs_pairs_windows_of_two_runs(tmp_path, capsys):
     assert compare_runs.main([str(tmp_path / "a.csv.gz"), "tsfuse", str(tmp_path / "b.csv.gz"), "tsfuse"]) == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert "| 4 | 2.000 | -0.500 [-0.500, -0.500] | -0.500 [-0.500, -0.500] |" in line
+
+
+@pytest.mark.slow
+def test_history_slices_score_the_same_windows_and_full_equals_the_main_table(tmp_path, isolated_git):
+    from tsfuse.data.sources.bulk import build_bulk
+
+    train = _git_repos(tmp_path / "train", ["lib0", "lib1", "lib2"], seed=4)
+    scored = _git_repos(tmp_path / "eval", ["app0", "app1"], seed=5)
+    (tmp_path / "train.txt").write_text("".join(f"{p}\n" for p in train))
+    build_bulk(tmp_path / "train.txt", tmp_path / "built", progress=False)
+    (tmp_path / "eval.txt").write_text("".join(f"{p}\n" for p in scored))
+    code = bench.main(["--train-dir", str(tmp_path / "built"), "--eval-repos", str(tmp_path / "eval.txt"), "--quick",
+                       "--methods", "naive,tsfuse", "--no-ablation", "--slices", "--out", str(tmp_path / "out")])
+    assert code == 0
+    report = json.loads((tmp_path / "out" / "oss-activity-cross-project-repos.json").read_text())
+    slices = report["text_ablation_by_slice"]
+    assert list(slices) == ["cold-3", "cold-6", "last-12", "full"]
+    main_windows = report["results"]["tsfuse"]["windows"]
+    for name, entry in slices.items():
+        assert set(entry) == {"tsfuse", "tsfuse-text-empty", "differences"}, name
+        assert entry["tsfuse"]["windows"] == entry["tsfuse-text-empty"]["windows"] == main_windows
+    # the full slice gives the models what the main table gave them
+    assert slices["full"]["tsfuse"]["mase_mean"] == pytest.approx(report["results"]["tsfuse"]["mase_mean"], abs=1e-9)
+    assert slices["cold-3"]["tsfuse"]["mase_mean"] != slices["full"]["tsfuse"]["mase_mean"]  # it was given less
+    assert "## Text ablation by history slice" in (tmp_path / "out" / "oss-activity-cross-project-repos.md").read_text()
