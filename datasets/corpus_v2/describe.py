@@ -89,9 +89,8 @@ def main() -> int:
         print()
     print("**anomalies** (kept projects)\n")
     reasons = meta["reason"].fillna("")
-    print(f"- largest one-month share of commits >= 0.5 (bulk-dated or burst histories): "
-          f"{int((meta['max_month_share'] >= 0.5).sum())}, e.g. "
-          f"{meta.sort_values('max_month_share', ascending=False).index[:3].tolist()}")
+    bulk = meta.index[meta["max_month_share"] >= 0.5].tolist()
+    print(f"- largest one-month share of commits >= 0.5 (bulk-dated or burst histories): {len(bulk)} {bulk[:5]}")
     print(f"- snapshots missing blobs of 4 MiB or more: {int((meta['missing_blobs'].fillna(0) > 0).sum())}")
     print(f"- bogus clocks (a commit dated before 1995): {int(reasons.str.contains('bogus clock').sum())}")
     print(f"- README versions: {len(v2.texts):,} ({int(v2.texts['present'].sum()):,} with readable prose), "

@@ -285,3 +285,18 @@ def test_cli_fit_takes_until_and_name_for_a_git_repository(repo, capsys):
     assert set(table["unique_id"]) == {"me/demo"} and table["ds"].iloc[0] == "2023-05-01"  # after April
     assert main(["fit", "--git", str(repo), "--until", "2023-09"]) == 2
     assert "last complete month is 2023-05" in capsys.readouterr().err
+
+
+def test_a_binary_readme_file_is_read_as_no_readme_with_a_warning(tmp_path, caplog):
+    r = tmp_path / "own+bin" / "repo"
+    r.mkdir(parents=True)
+    git(r, "init", "-q", "-b", "main")
+    for month in ("2023-01", "2023-02", "2023-03"):
+        commit(r, {"a.txt": month}, ALICE, f"{month}-10T10:00:00+00:00")
+    (r / "README.md").write_bytes(b"# title\x00\x01binary")
+    git(r, "add", "README.md")
+    git(r, "commit", "-q", "-m", "binary readme", when="2023-03-20T10:00:00+00:00")
+    with caplog.at_level(logging.WARNING):
+        panel, readme = from_git(r, snapshot="2023-04-15")
+    assert readme == "" and len(panel) == 3  # the history is read; the README is not
+    assert "looks binary" in caplog.text and "read as no README" in caplog.text

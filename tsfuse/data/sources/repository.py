@@ -19,8 +19,8 @@
 - README: at a revision, an English variant (:data:`ENGLISH_README`, e.g. ``README.en.md``) if the
   top level has one, else the first of :data:`README_NAMES`, else any top-level file whose name
   starts with "readme" (any case); decoded as UTF-8 (bad bytes replaced, as in the corpus, with a
-  warning), then checked by :func:`tsfuse.text.clean.prepare_readme` (binary refused, cut to 20,000
-  characters). Its history over time: :mod:`tsfuse.data.sources.readme_history`;
+  warning), then checked by :func:`tsfuse.text.clean.prepare_readme` (cut to 20,000 characters; a
+  binary file is read as no README, with a warning). Its history over time: :mod:`tsfuse.data.sources.readme_history`;
 - name: ``owner/name`` from the ``origin`` remote URL, else from a corpus snapshot folder
   ``<owner>+<name>/repo``, else the folder name (:func:`guess_id`).
 
@@ -41,6 +41,7 @@ from pathlib import Path
 import pandas as pd
 
 from tsfuse.data.schema import PanelError
+from tsfuse.errors import TextInputError
 from tsfuse.text.clean import prepare_readme
 
 README_NAMES = ("README.md", "README.rst", "README.txt", "readme.md", "README", "docs/README.md")
@@ -301,7 +302,11 @@ def _decode(raw: bytes, source: str) -> str:
         log.warning("%s is not valid UTF-8 (byte 0x%02x at offset %d); undecodable bytes are replaced by U+FFFD, "
                     "as in the oss-activity corpus", source, raw[exc.start], exc.start)
         text = raw.decode("utf-8", errors="replace")
-    return prepare_readme(text, source)
+    try:
+        return prepare_readme(text, source)
+    except TextInputError as error:  # a repository's binary README file is not the caller's error: no README
+        log.warning("%s; it is read as no README (the no-README vector)", error)
+        return ""
 
 
 def _tree_blobs(tree: bytes) -> dict[str, str]:
