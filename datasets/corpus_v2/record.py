@@ -7,12 +7,23 @@ stdin: blocks of the form
 Checks: queries come in queries.txt order, every repo name contains the query
 (case-insensitive), file_versions are non-increasing, the row count equals count.
 A query with no answer rows is recorded as one row with rank 0 and an empty repo.
+A block "@<query> lost" (round 2 only) records a query that was called but whose answer
+was lost before it was recorded: one row with rank -1, empty repo, empty truncated.
+
+    python3 record.py [--round 2] < blocks
+--round 2 reads queries-round2.txt and appends to queries-results-round2.csv (notes go
+to calls-round2.log); without it, round 1's files (queries.txt, queries-results.csv,
+calls.log) are used exactly as before.
 """
 import csv, os, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "queries-results.csv")
-words = [l.strip() for l in open(os.path.join(HERE, "queries.txt")) if l.strip()]
+ROUND2 = sys.argv[1:] == ["--round", "2"]
+assert ROUND2 or not sys.argv[1:], "usage: record.py [--round 2]"
+SUFFIX = "-round2" if ROUND2 else ""
+OUT = os.path.join(HERE, f"queries-results{SUFFIX}.csv")
+CALLS = os.path.join(HERE, f"calls{SUFFIX}.log")
+words = [l.strip() for l in open(os.path.join(HERE, f"queries{SUFFIX}.txt")) if l.strip()]
 done = []
 if os.path.exists(OUT):
     for r in csv.DictReader(open(OUT)):
@@ -25,10 +36,15 @@ for line in sys.stdin:
         continue
     if line.startswith("@"):
         parts = line[1:].split()
+        if parts[1:] == ["lost"]:
+            assert ROUND2, "lost blocks are round 2 only"
+            cur = [parts[0], None, 0, []]
+            blocks.append(cur)
+            continue
         q, t, n = parts[:3]
         # optional 4th field: rows actually listed, when it differs from the answer's count
         if len(parts) > 3:
-            with open(os.path.join(HERE, "calls.log"), "a") as f:
+            with open(CALLS, "a") as f:
                 f.write(f"# {q}: answer count field {n}, rows listed {parts[3]}\n")
             n = parts[3]
         cur = [q, int(t), int(n), []]
@@ -47,7 +63,9 @@ for q, t, n, items in blocks:
     fvs = [fv for _, fv in items]
     assert fvs == sorted(fvs, reverse=True), f"{q}: file_versions not sorted"
     assert len({r for r, _ in items}) == len(items), f"{q}: duplicate repo"
-    if not items:
+    if t is None:
+        rows.append([q, -1, "", "", ""])
+    elif not items:
         rows.append([q, 0, "", "", t])
     for i, (repo, fv) in enumerate(items, 1):
         rows.append([q, i, repo, fv, t])

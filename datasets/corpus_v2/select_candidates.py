@@ -2,8 +2,14 @@
 
 Reads only files in this folder plus the reserved list:
   queries.txt, queries-results.csv, v1-projects.txt, opendigger-projects.txt,
+  queries-round2.txt, queries-results-round2.csv (round 2, when present),
   <shared>/reserved-projects.txt  (default: <repo root>/../shared/data)
 Writes candidates.csv and counts.json (the per-step counts quoted in PROCEDURE.md).
+
+Round 1 (orders 1..2168) is computed exactly as before; round 2 applies the same steps to
+the round-2 answers, minus every round-1 row, and appends its query candidates after the
+last round-1 order (same columns; round-2 rows are the rows with order > 2168, counts
+under the key "round2" of counts.json).
 
     python datasets/corpus_v2/select_candidates.py [--shared PATH] [--k 7] [--top 3] [--owner-cap 3]
 """
@@ -105,37 +111,35 @@ def spread_pick(items, k):
     return [items[int((i + 0.5) * m / k)] for i in range(k)]
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--shared", default=os.path.join(os.path.dirname(REPO_ROOT), "shared", "data"))
-    ap.add_argument("--k", type=int, default=7, help="max candidates per query word")
-    ap.add_argument("--top", type=int, default=3, help="of k, how many from the upper half")
-    ap.add_argument("--owner-cap", type=int, default=3)
-    ap.add_argument("--out", default=os.path.join(HERE, "candidates.csv"))
-    args = ap.parse_args()
+def select_query_candidates(words, results_path, reserved, v1_lower, args,
+                            earlier=None, owner_n=None):
+    """Steps 1-6 of PROCEDURE.md on one round's recorded answers.
 
-    words = read_list(os.path.join(HERE, "queries.txt"))
-    reserved = {r.lower() for r in read_list(os.path.join(args.shared, "reserved-projects.txt"))}
-    v1 = read_list(os.path.join(HERE, "v1-projects.txt"))
-    v1_lower = {r.lower() for r in v1}
-    od = read_list(os.path.join(HERE, "opendigger-projects.txt"))
-
-    # ---- recorded answers, in queries.txt order -------------------------------------------
+    earlier: lower-cased repos of an earlier round, dropped after the v1 step (round 2);
+    owner_n: owner -> candidates of earlier rounds, counted by the owner cap (round 2).
+    Returns (chosen, counts).  With earlier=None and owner_n=None this is round 1 exactly.
+    """
+    # ---- recorded answers, in file order ------------------------------------------------
     rows_by_q = {w: [] for w in words}
-    n_by_q, trunc_by_q = {}, {}
-    with open(os.path.join(HERE, "queries-results.csv"), encoding="utf-8") as f:
+    n_by_q, trunc_by_q, lost = {}, {}, []
+    with open(results_path, encoding="utf-8") as f:
         for r in csv.DictReader(f):
             q = r["query"]
             if q not in rows_by_q:
-                raise SystemExit(f"query {q!r} in results but not in queries.txt")
+                raise SystemExit(f"query {q!r} in results but not in its words file")
             trunc_by_q[q] = r["truncated"]
-            if r["repo"]:
+            if r["rank"] == "-1":  # round 2: called, answer lost before it was recorded
+                lost.append(q)
+            elif r["repo"]:
                 rows_by_q[q].append((int(r["rank"]), r["repo"], int(r["file_versions"])))
     done = [w for w in words if w in trunc_by_q]
     for w in done:
         n_by_q[w] = len(rows_by_q[w])
-    c = {"queries_in_file": len(words), "queries_run": len(done),
-         "answer_rows": sum(n_by_q.values())}
+    c = {"queries_in_file": len(words), "queries_run": len(done)}
+    if earlier is not None:
+        c["answers_lost"] = len(lost)
+        c["answers_lost_words"] = lost
+    c["answer_rows"] = sum(n_by_q.values())
 
     # first occurrence (query order, then rank) of every distinct repo, case-insensitive
     first = {}  # lower -> dict
@@ -153,6 +157,9 @@ def main():
     pool = [p for p in pool if p["repo"].lower() not in reserved]
     c["dropped_v1"] = sum(1 for p in pool if p["repo"].lower() in v1_lower)
     pool = [p for p in pool if p["repo"].lower() not in v1_lower]
+    if earlier is not None:
+        c["dropped_round1"] = sum(1 for p in pool if p["repo"].lower() in earlier)
+        pool = [p for p in pool if p["repo"].lower() not in earlier]
     rule_counts = {}
     kept = []
     for p in pool:
@@ -164,7 +171,7 @@ def main():
     c["dropped_non_project"] = len(pool) - len(kept)
     c["dropped_non_project_by_rule"] = rule_counts
     pool = kept
-    per_owner, kept = {}, []
+    per_owner, kept = dict(owner_n or {}), []
     for p in pool:  # first-occurrence order = highest-ranked first
         owner = p["repo"].split("/")[0].lower()
         per_owner[owner] = per_owner.get(owner, 0) + 1
@@ -193,6 +200,26 @@ def main():
     c["dropped_per_query_cap"] = len(pool) - len(chosen)
     c["query_candidates"] = len(chosen)
     c["queries_contributing"] = len({p["query"] for p in chosen})
+    return chosen, c
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shared", default=os.path.join(os.path.dirname(REPO_ROOT), "shared", "data"))
+    ap.add_argument("--k", type=int, default=7, help="max candidates per query word")
+    ap.add_argument("--top", type=int, default=3, help="of k, how many from the upper half")
+    ap.add_argument("--owner-cap", type=int, default=3)
+    ap.add_argument("--out", default=os.path.join(HERE, "candidates.csv"))
+    args = ap.parse_args()
+
+    words = read_list(os.path.join(HERE, "queries.txt"))
+    reserved = {r.lower() for r in read_list(os.path.join(args.shared, "reserved-projects.txt"))}
+    v1 = read_list(os.path.join(HERE, "v1-projects.txt"))
+    v1_lower = {r.lower() for r in v1}
+    od = read_list(os.path.join(HERE, "opendigger-projects.txt"))
+
+    chosen, c = select_query_candidates(words, os.path.join(HERE, "queries-results.csv"),
+                                        reserved, v1_lower, args)
 
     # ---- opendigger seeds: same reserved/v1/non-project rules; the owner cap counts the
     # query candidates already chosen, so no owner exceeds the cap among new candidates ----
@@ -242,19 +269,53 @@ def main():
     for i, r in enumerate(new, len(out) + 1):
         r["order"] = i
     out += new
-    assert len({r["repo"].lower() for r in out}) == len(out)
-    assert not any(r["repo"].lower() in reserved for r in out)
-    cols = ["repo", "source", "query", "rank", "file_versions", "half", "order"]
-    with open(args.out, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=cols, lineterminator="\n")
-        w.writeheader()
-        w.writerows(out)
     c["new_candidates"] = len(new)
     c["total_rows"] = len(out)
     c["params"] = {"k": args.k, "top": args.top, "owner_cap": args.owner_cap}
-    with open(os.path.join(HERE, "counts.json"), "w", encoding="utf-8") as f:
+
+    # ---- round 2: the same steps on the round-2 answers; every round-1 row is dropped
+    # (after the v1 step), the owner cap counts all round-1 new candidates (query and
+    # opendigger, as `owner_n` above), and the round-2 query candidates are ordered by
+    # sha1 and numbered after the last round-1 order.  Round-1 rows are not touched. -----
+    words2_path = os.path.join(HERE, "queries-round2.txt")
+    if os.path.exists(words2_path):
+        words2 = read_list(words2_path)
+        assert not set(words2) & set(words), "round-2 word already in queries.txt"
+        round1_lower = {r["repo"].lower() for r in out}
+        chosen2, c2 = select_query_candidates(
+            words2, os.path.join(HERE, "queries-results-round2.csv"), reserved, v1_lower,
+            args, earlier=round1_lower, owner_n=owner_n)
+        c2["query_candidates_upper_half"] = sum(1 for p in chosen2 if p["half"] == "upper")
+        c2["query_candidates_lower_half"] = sum(1 for p in chosen2 if p["half"] == "lower")
+        new2 = [{"repo": p["repo"], "source": "query", "query": p["query"], "rank": p["rank"],
+                 "file_versions": p["file_versions"], "half": p["half"]} for p in chosen2]
+        new2.sort(key=lambda r: sha1_key(r["repo"]))
+        first_order = len(out) + 1
+        for i, r in enumerate(new2, first_order):
+            r["order"] = i
+        out += new2
+        c2["new_candidates"] = len(new2)
+        c2["order_first"] = first_order
+        c2["order_last"] = len(out)
+        c2["total_rows"] = len(out)
+        c["round2"] = c2
+
+    assert len({r["repo"].lower() for r in out}) == len(out)
+    assert not any(r["repo"].lower() in reserved for r in out)
+    assert [r["order"] for r in out] == list(range(1, len(out) + 1))
+    cols = ["repo", "source", "query", "rank", "file_versions", "half", "order"]
+    # atomic writes (temporary file + rename): other scripts read candidates.csv
+    tmp = args.out + ".tmp"
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=cols, lineterminator="\n")
+        w.writeheader()
+        w.writerows(out)
+    os.replace(tmp, args.out)
+    counts_path = os.path.join(HERE, "counts.json")
+    with open(counts_path + ".tmp", "w", encoding="utf-8") as f:
         json.dump(c, f, indent=1, sort_keys=False)
         f.write("\n")
+    os.replace(counts_path + ".tmp", counts_path)
     print(json.dumps(c, indent=1))
 
 
