@@ -299,4 +299,4 @@ def test_a_binary_readme_file_is_read_as_no_readme_with_a_warning(tmp_path, capl
     with caplog.at_level(logging.WARNING):
         panel, readme = from_git(r, snapshot="2023-04-15")
     assert readme == "" and len(panel) == 3  # the history is read; the README is not
-    assert "looks binary" in caplog.text and "read as no README" in caplog.text
+    assert "README.md at" in caplog.text and "looks binary, not text: it is read as no README" in caplog.text

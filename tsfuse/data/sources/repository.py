@@ -304,8 +304,8 @@ def _decode(raw: bytes, source: str) -> str:
         text = raw.decode("utf-8", errors="replace")
     try:
         return prepare_readme(text, source)
-    except TextInputError as error:  # a repository's binary README file is not the caller's error: no README
-        log.warning("%s; it is read as no README (the no-README vector)", error)
+    except TextInputError:  # a repository's binary README file is not the caller's error: no README
+        log.warning("%s looks binary, not text: it is read as no README (the model's no-README vector)", source)
         return ""
 
 
