@@ -118,14 +118,14 @@ def load_embedded(name: str, version: str = EMBEDDED_VERSION) -> Corpus:
     """The embedded copy of corpus ``name``; files are checked against ``MANIFEST.json``."""
     folder = embedded_dir(name, version)
     manifest_path = folder / MANIFEST_FILE
+    how = "datasets/corpus_v2/assemble.py" if name in PART_CORPORA else "datasets/build_corpora.py"
     if not manifest_path.is_file():
-        how = "datasets/corpus_v2/assemble.py" if name in PART_CORPORA else "datasets/build_corpora.py"
         raise PanelError(f"embedded corpus {name!r} {version} is missing ({manifest_path}); build it with `python {how}`")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     for file, info in manifest["files"].items():
         if sha256_file(folder / file) != info["sha256"]:
             raise PanelError(f"embedded file {folder / file} does not match MANIFEST.json (edited or corrupt); "
-                             "rebuild with `python datasets/build_corpora.py`")
+                             f"rebuild with `python {how}`")
     if name in PART_CORPORA:
         panel, texts, meta = read_parts(folder)
         return _finish(name, panel, texts, meta, source=f"embedded:{name}/{version}")
@@ -162,8 +162,7 @@ def _finish(name: str, panel: pd.DataFrame, texts: dict[str, str] | pd.DataFrame
     if missing or extra:
         raise PanelError(f"{source}: metadata and series disagree: no metadata for {missing[:5]}, "
                          f"no series for {extra[:5]}; every project needs both")
-    texts = texts[texts[ID].isin(ids)].reset_index(drop=True) if isinstance(texts, pd.DataFrame) \
-        else {uid: texts.get(uid, "") for uid in ids}
+    texts = texts_for(texts, ids)
     summary = series_summary(panel)[list(SUMMARY_COLUMNS)]
     flags = quality_flags(panel, texts=texts, meta=meta.reset_index(), task=task)
     meta = summary.join(meta).join(flags).rename_axis(ID).reset_index()

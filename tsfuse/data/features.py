@@ -107,13 +107,16 @@ def _as_channels(x: torch.Tensor, ndim: int) -> torch.Tensor:
     return x if x.ndim == ndim else x.unsqueeze(-1)
 
 
+def _masked_mean(x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Mean over axis 1 of ``x`` [N, L, ...] where ``m`` (same leading shape) is 1; 0 where there is none."""
+    return (x * m).sum(1) / np.maximum(m.sum(1), 1.0)
+
+
 def _recent_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Mean over the last SCALE_MONTHS real months; values [N, L, ...], mask [N, L]."""
     m = mask[:, -SCALE_MONTHS:]
     v = values[:, -SCALE_MONTHS:]
-    if v.ndim == 3:
-        m = m[..., None]
-    return (v * m).sum(1) / np.maximum(m.sum(1), 1.0)
+    return _masked_mean(v, m[..., None] if v.ndim == 3 else m)
 
 
 CENTRES = ("mean12", "mean3", "last")
@@ -128,8 +131,7 @@ def _centre(windows: WindowSet, centre: str) -> np.ndarray:
     if centre not in CENTRES:
         raise ValueError(f"centre must be one of {CENTRES}, got {centre!r}")
     k = 1 if centre == "last" else 3
-    m = windows.mask[:, -k:]
-    return (windows.context[:, -k:] * m).sum(1) / np.maximum(m.sum(1), 1.0)
+    return _masked_mean(windows.context[:, -k:], windows.mask[:, -k:])
 
 
 def _mase_scale(context: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -148,10 +150,6 @@ HISTORY_FEATURES = (
     "since_active",  # log1p(months since the last month with y > 0) / 5
     "since_release",  # log1p(months since the last month with a release) / 5; 0 without `releases`
 )
-
-
-def _masked_mean(x: np.ndarray, m: np.ndarray) -> np.ndarray:
-    return (x * m).sum(1) / np.maximum(m.sum(1), 1.0)
 
 
 def _months_since(active: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -173,8 +171,7 @@ def history_features(windows: WindowSet, log_scale: np.ndarray, mase_scale: np.n
     """
     y, m = windows.context, windows.mask
     logy = np.log1p(y)
-    tail = {k: (y[:, -k:], m[:, -k:]) for k in (1, 3, 6, 12)}
-    level = {k: np.log1p(_masked_mean(*tail[k])) - log_scale for k in (1, 3, 6)}
+    level = {k: np.log1p(_masked_mean(y[:, -k:], m[:, -k:])) - log_scale for k in (1, 3, 6)}
     m12 = m[:, -12:]
     mean12 = _masked_mean(logy[:, -12:], m12)
     std12 = np.sqrt(_masked_mean((logy[:, -12:] - mean12[:, None]) ** 2, m12))

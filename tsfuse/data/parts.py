@@ -52,12 +52,10 @@ def read_parts(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     for part, ids in kept.groupby("part", sort=True)[ID]:
         where = folder / PARTS_DIR / part
         keep = set(ids)
-        panel = pd.read_parquet(where / PANELS_FILE)
-        panels.append(panel[panel[ID].astype(str).isin(keep)].assign(**{ID: lambda f: f[ID].astype(str)}))
+        panels.append(_kept_rows(pd.read_parquet(where / PANELS_FILE), keep))
         table = pd.read_parquet(where / VERSIONS_FILE, columns=[ID, "valid_from", "sha256", "present", "embedding"])
         encoder = (pq.read_schema(where / VERSIONS_FILE).metadata or {}).get(b"encoder", b"").decode()
-        versions.append(table[table[ID].astype(str).isin(keep)].assign(**{ID: lambda f: f[ID].astype(str)},
-                                                                       text_model=encoder))
+        versions.append(_kept_rows(table, keep).assign(text_model=encoder))
         meta = pd.read_csv(where / PROJECTS_FILE, dtype={ID: str, "head_sha": str, "root_commit": str})
         metas.append(meta[meta[ID].isin(keep)])
     if not panels:
@@ -69,6 +67,12 @@ def read_parts(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return panel, _versions_frame(pd.concat(versions, ignore_index=True)), _meta(pd.concat(metas, ignore_index=True))
 
 
+def _kept_rows(frame: pd.DataFrame, keep: set[str]) -> pd.DataFrame:
+    """The rows of the projects in ``keep``, ``unique_id`` as str (Parquet stores it as a category)."""
+    frame = frame.assign(**{ID: frame[ID].astype(str)})
+    return frame[frame[ID].isin(keep)]
+
+
 def _versions_frame(table: pd.DataFrame) -> pd.DataFrame:
     """Stored bytes -> float32 vectors (the encoder's dimension from the first present row)."""
     present = table["present"].astype(bool).to_numpy()
@@ -76,7 +80,7 @@ def _versions_frame(table: pd.DataFrame) -> pd.DataFrame:
     dim = next((len(b) // 2 for b, p in zip(blobs, present) if p), 0)
     zero = np.zeros(dim, np.float32)
     vectors = [np.frombuffer(b, "<f2").astype(np.float32) if p else zero for b, p in zip(blobs, present)]
-    return pd.DataFrame({ID: table[ID].astype(str), "valid_from": pd.to_datetime(table["valid_from"]),
+    return pd.DataFrame({ID: table[ID], "valid_from": pd.to_datetime(table["valid_from"]),
                          "sha256": table["sha256"].astype(str), "present": present,
                          "text_model": table["text_model"].astype(str), "embedding": vectors})
 
