@@ -256,6 +256,7 @@ CASES: dict[str, Callable[[Ctx], Callable[[], object]]] = {
     "T05": lambda ctx: fit(ctx, monthly(), LATIN1_README),
     "T06": utf8_bytes_are_decoded,
     "T07": lambda ctx: fit(ctx, monthly(), 123),
+    "T08": lambda ctx: fit(ctx, monthly(), pd.DataFrame({"unique_id": ["x"], "valid_from": ["soon"], "text": ["hi"]})),
     "G01": lambda ctx: lambda: from_git(ctx.tmp / "nope"),
     "G02": lambda ctx: lambda: from_git(plain_folder(ctx.tmp)),
     "G03": lambda ctx: lambda: from_git(sub_folder(ctx.tmp)),

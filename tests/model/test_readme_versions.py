@@ -117,3 +117,12 @@ def test_one_projects_readme_versions_take_its_name():
     got = project_readme(frame, "me/mine")
     assert list(got["unique_id"]) == ["me/mine", "me/mine"] and list(got["text"]) == ["a", "b"]
     assert project_readme("# hi", "me/mine") == {"me/mine": "# hi"}
+
+
+@pytest.mark.parametrize("when", ["soon", None])
+def test_a_version_without_a_date_is_refused_naming_its_row(when):
+    from tsfuse.errors import TextInputError
+
+    frame = pd.DataFrame({"unique_id": ["p", "p"], "valid_from": ["2022-01-01", when], "text": ["a", "b"]})
+    with pytest.raises(TextInputError, match=r"'valid_from' at row 1 \(project 'p'\) is .* not a date"):
+        check_versions(frame)

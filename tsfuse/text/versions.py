@@ -30,14 +30,21 @@ def check_versions(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` sorted by project and ``valid_from``, its dates tz-naive UTC.
 
     Raises:
-        TextInputError: a missing column, or neither ``text`` nor ``embedding``.
+        TextInputError: a missing column, neither ``text`` nor ``embedding``, or a ``valid_from`` that
+            is not a date.
     """
     missing = [c for c in (ID_COLUMN, FROM_COLUMN) if c not in frame.columns]
     if missing or not ({"text", "embedding"} & set(frame.columns)):
         raise TextInputError(f"README versions need columns {ID_COLUMN!r}, {FROM_COLUMN!r} and 'text' or "
                              f"'embedding'; got {list(frame.columns)} (missing {missing or ['text/embedding']})")
     out = frame.assign(**{ID_COLUMN: frame[ID_COLUMN].astype(str)})
-    when = pd.to_datetime(out[FROM_COLUMN])
+    when = pd.to_datetime(out[FROM_COLUMN], errors="coerce")
+    bad = np.flatnonzero(when.isna().to_numpy())
+    if len(bad):
+        i = int(bad[0])
+        raise TextInputError(f"README versions: {FROM_COLUMN!r} at row {i} (project {out[ID_COLUMN].iloc[i]!r}) is "
+                             f"{frame[FROM_COLUMN].iloc[i]!r}, not a date; give the day each version is known from, "
+                             "e.g. '2023-01-01'")
     if getattr(when.dt, "tz", None) is not None:
         when = when.dt.tz_convert("UTC").dt.tz_localize(None)
     return out.assign(**{FROM_COLUMN: when}).sort_values([ID_COLUMN, FROM_COLUMN], kind="stable").reset_index(drop=True)
