@@ -147,6 +147,10 @@ class TrainConfig(DictConfig):
     # share of training windows whose README is hidden (the model's no-README vector instead) in each
     # training step, so that it cannot lean on a project's identity; validation and prediction see every README
     text_dropout: float = 0.0
+    # time constant, in epochs of optimiser steps, of an exponential moving average of the weights in
+    # pretraining (validation, early stopping, the best checkpoint and the final model all use the
+    # averaged weights); 0: off. Fine-tuning does not average.
+    ema_epochs: float = 0.0
     class_weights: Literal["balanced", "sqrt", "none"] = "balanced"
     label_smoothing: float = 0.05
     seed: int = 0
@@ -160,6 +164,8 @@ class TrainConfig(DictConfig):
         for name in ("value_loss_mase_weight", "text_dropout"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be a share in [0, 1], got {getattr(self, name)}")
+        if self.ema_epochs < 0:
+            raise ValueError(f"ema_epochs must be >= 0 (0: no weight averaging), got {self.ema_epochs}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":

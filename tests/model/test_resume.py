@@ -51,9 +51,10 @@ def _pretrain(train: dict) -> Forecaster:
     return Forecaster.pretrain(panel, {}, get_task("oss-activity"), preset="light", model=TINY_MODEL, train=train)
 
 
-def test_killed_training_resumes_and_ends_like_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("ema_epochs", [0.0, 1.0], ids=["plain", "weight-averaged"])
+def test_killed_training_resumes_and_ends_like_an_uninterrupted_run(tmp_path, ema_epochs):
     log_dir = tmp_path / "run"
-    train = {**TRAIN, "log_dir": str(log_dir)}
+    train = {**TRAIN, "ema_epochs": ema_epochs, "log_dir": str(log_dir)}
     child = CHILD.format(kill=KILL_AT_EPOCH, model=repr(TINY_MODEL), train=repr(train), threads=torch.get_num_threads())
     (log_dir / "fit").mkdir(parents=True)  # an earlier run's marker: a fresh run must not leave it for --resume
     (log_dir / "fit" / "done.json").write_text(json.dumps({"epochs": 1, "weights": str(tmp_path / "gone.ckpt")}))
@@ -68,7 +69,7 @@ def test_killed_training_resumes_and_ends_like_an_uninterrupted_run(tmp_path):
     assert [c["epoch"] for c in curve] == list(range(TRAIN["max_epochs"]))  # the epochs before the kill are kept
     assert json.loads((log_dir / "fit" / "done.json").read_text())["epochs"] == TRAIN["max_epochs"]
 
-    uninterrupted = _pretrain({**TRAIN, "log_dir": str(tmp_path / "other")})
+    uninterrupted = _pretrain({**TRAIN, "ema_epochs": ema_epochs, "log_dir": str(tmp_path / "other")})
     # same losses epoch by epoch (same batches, same dropout masks after the restart), same last weights
     assert curve == uninterrupted.info["training"]["curve"]
     last = [torch.load(d / "fit" / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]

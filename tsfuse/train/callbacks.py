@@ -1,10 +1,12 @@
-"""Lightning callbacks of tsfuse's training: progressive unfreezing, the loss curve, RNG state in checkpoints."""
+"""Lightning callbacks of tsfuse's training: progressive unfreezing, weight averaging, the loss curve, RNG
+state in checkpoints."""
 
 from __future__ import annotations
 
 import lightning.pytorch as pl
 import torch
-from lightning.pytorch.callbacks import BaseFinetuning, Callback
+from lightning.pytorch.callbacks import BaseFinetuning, Callback, EMAWeightAveraging
+from torch.optim.swa_utils import get_ema_avg_fn
 
 from tsfuse.train.module import TsfuseModule
 
@@ -27,6 +29,33 @@ class ProgressiveUnfreezing(BaseFinetuning):
     def finetune_function(self, pl_module: TsfuseModule, current_epoch: int, optimizer) -> None:
         if current_epoch == self.freeze_epochs:
             pl_module.net.unfreeze("temporal")
+
+
+class EpochEMA(EMAWeightAveraging):
+    """Lightning's exponential moving average of the weights, its decay set from a time constant in epochs.
+
+    The decay per optimiser step is ``1 - 1 / (epochs * steps per epoch)``, with the steps per epoch
+    (gradient accumulation and data-parallel processes counted) known once training starts.
+    Lightning swaps the averaged weights in for every validation, saves them as the checkpoints'
+    ``state_dict`` and leaves them in the module when training ends.
+
+    Args:
+        epochs: the averaging's time constant (> 0).
+    """
+
+    def __init__(self, epochs: float) -> None:
+        if epochs <= 0:
+            raise ValueError(f"the weight average's time constant must be > 0 epochs, got {epochs}")
+        super().__init__()
+        self.epochs = epochs
+        self.decay: float | None = None
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if stage == "fit":
+            steps_per_epoch = trainer.estimated_stepping_batches / max(1, trainer.max_epochs)
+            self.decay = 1.0 - 1.0 / max(1.0, self.epochs * steps_per_epoch)
+            self._kwargs["avg_fn"] = get_ema_avg_fn(decay=self.decay)
+        super().setup(trainer, pl_module, stage)
 
 
 class LossCurve(Callback):

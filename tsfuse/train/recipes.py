@@ -15,7 +15,7 @@ from tsfuse.config import ModelConfig, RunConfig, TrainConfig
 from tsfuse.data.schema import ID
 from tsfuse.data.tasks import N_LEVELS, TREND_CLASSES
 from tsfuse.errors import PanelError
-from tsfuse.train.callbacks import ProgressiveUnfreezing
+from tsfuse.train.callbacks import EpochEMA, ProgressiveUnfreezing
 from tsfuse.train.inputs import InputBuilder
 from tsfuse.train.module import TsfuseModule, balanced_class_weights
 from tsfuse.train.ssl import pretrain_temporal
@@ -66,7 +66,7 @@ def pretrain(builder: InputBuilder, panel: pd.DataFrame, texts: dict[str, str], 
     if train.ssl.epochs > 0:  # self-supervised temporal tower first, on months before `before` only
         ssl_info = pretrain_temporal(module.net.temporal, panel, model, train, run, before)
         ssl_state = copy.deepcopy(module.net.temporal.state_dict())
-    record = run_training(module, train_arr, val_arr, train, run, Phase("fit"))
+    record = run_training(module, train_arr, val_arr, train, run, Phase("fit", callbacks=_averaging(train)))
     if train.refit and record["best_epoch"] is not None and len(split.validation):
         epochs = record["best_epoch"] + 1
         module = _refit(builder, split.every, texts, model, train, run, epochs, ssl_state)
@@ -75,6 +75,11 @@ def pretrain(builder: InputBuilder, panel: pd.DataFrame, texts: dict[str, str], 
                            "before": None if before is None else str(pd.Timestamp(before).date())},
             "training": record, **({"ssl": ssl_info} if ssl_info else {})}
     return Trained(module, train, info)
+
+
+def _averaging(train: TrainConfig) -> tuple:
+    """The pretraining phases' weight-averaging callback (none when ``train.ema_epochs`` is 0)."""
+    return (EpochEMA(train.ema_epochs),) if train.ema_epochs > 0 else ()
 
 
 def _refit(builder: InputBuilder, windows, texts: dict[str, str], model: ModelConfig, train: TrainConfig,
@@ -88,7 +93,8 @@ def _refit(builder: InputBuilder, windows, texts: dict[str, str], model: ModelCo
         module.net.temporal.load_state_dict(temporal_state)
     arrays = builder.arrays(windows, texts)
     set_class_weights(module, arrays, train)
-    run_training(module, arrays, None, train, run, Phase("refit", max_epochs=epochs, warn_without_val=False))
+    run_training(module, arrays, None, train, run,
+                 Phase("refit", max_epochs=epochs, callbacks=_averaging(train), warn_without_val=False))
     return module
 
 
