@@ -6,8 +6,8 @@
 
 The evaluation projects of ``benchmarks/splits/<corpus>.json`` are never loaded: the cross-project
 split's **training** projects are split again by the same sha256 rule (every 5th in sha256 order) into
-search-fit and search-validation projects. A trial pretrains tsfuse on the search-fit projects'
-months before each origin and scores the search-validation projects' windows at that origin (the
+search-fit and search-validation projects. A trial pretrains tsfuse (without the refit, to halve its
+cost) on the search-fit projects' months before each origin and scores the search-validation projects' windows at that origin (the
 BENCHMARK.md windows and MASE); its value is the mean MASE over those windows, all origins pooled.
 
 After each origin the trial reports its running mean MASE, and Optuna's median pruner stops a trial
