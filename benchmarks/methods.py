@@ -46,13 +46,17 @@ class Budgets:
     neural: dict[str, Any] = field(default_factory=dict)
     lightgbm: dict[str, Any] = field(default_factory=dict)
     stats_jobs: int = 2
+    tsfuse_seeds: int = 1  # > 1: the tsfuse rows are the mean of this many models (seeds seed, seed + 1, ...)
     ssl: dict[str, Any] = field(default_factory=lambda: {"ssl_epochs": 100})  # tsfuse-ssl: TrainConfig overrides
 
     @classmethod
     def make(cls, *, seed: int, quick: bool, preset: str | None = None, max_epochs: int | None = None,
              jobs: int | None = None, tsfuse_model: dict[str, Any] | None = None,
-             tsfuse_train: dict[str, Any] | None = None) -> "Budgets":
-        """The run's budgets; ``tsfuse_model`` / ``tsfuse_train``: ModelConfig / training overrides of tsfuse."""
+             tsfuse_train: dict[str, Any] | None = None, tsfuse_seeds: int = 1) -> "Budgets":
+        """The run's budgets; ``tsfuse_model`` / ``tsfuse_train``: ModelConfig / training overrides of tsfuse;
+        ``tsfuse_seeds``: models averaged in each tsfuse row (:class:`SeedEnsemble`)."""
+        if tsfuse_seeds < 1:
+            raise BenchmarkError(f"--tsfuse-seeds must be >= 1, got {tsfuse_seeds}")
         train: dict[str, Any] = {"seed": seed, "progress_bar": False, "logger": "none"}
         if quick:
             b = cls(seed=seed, quick=True, preset=preset or "light",
@@ -68,6 +72,7 @@ class Budgets:
             b.tsfuse_train["max_epochs"] = max_epochs
         b.tsfuse_model.update(tsfuse_model or {})
         b.tsfuse_train.update(tsfuse_train or {})
+        b.tsfuse_seeds = tsfuse_seeds
         return b
 
     def to_dict(self) -> dict[str, Any]:
@@ -171,9 +176,38 @@ def _tsfuse_output(model, windows: WindowSet, got: WindowSet, out: dict, fit_s: 
                         **({"ssl": model.info["ssl"]} if "ssl" in model.info else {})})
 
 
+class SeedEnsemble:
+    """Several tsfuse models of one recipe, trained with different seeds, used as one: each output is
+    the members' mean (every quantile level averaged across members, which keeps them ordered; class
+    probabilities averaged). Fine-tuning tunes every member.
+
+    Args:
+        members: fitted :class:`tsfuse.Forecaster` models of the same architecture.
+    """
+
+    def __init__(self, members: list) -> None:
+        self.members = members
+        self.model_config = members[0].model_config
+
+    @property
+    def info(self) -> dict[str, Any]:
+        first = self.members[0].info
+        return {"trained_on": first.get("trained_on", {}), "seeds": len(self.members),
+                "training": [m.info.get("training", {}) for m in self.members],
+                "finetune": {"skipped": all(m.info.get("finetune", {}).get("skipped") for m in self.members)}}
+
+    def backtest(self, panel: pd.DataFrame, origins, texts=None, **kwargs) -> tuple[WindowSet, dict[str, np.ndarray]]:
+        results = [m.backtest(panel, origins, texts, **kwargs) for m in self.members]
+        got = results[0][0]
+        return got, {k: np.mean([out[k] for _, out in results], axis=0) for k in results[0][1]}
+
+    def finetune(self, panel: pd.DataFrame, texts=None, **kwargs) -> "SeedEnsemble":
+        return SeedEnsemble([m.finetune(panel, texts, **kwargs) for m in self.members])
+
+
 def pretrain(ctx: Context, origin: pd.Timestamp, name: str, text: bool = True, train: dict[str, Any] | None = None):
     """A global tsfuse model on the training panel's rows before ``origin`` (``train``: TrainConfig overrides
-    on top of the run's budget)."""
+    on top of the run's budget); a :class:`SeedEnsemble` when the budgets ask for several seeds."""
     from tsfuse.estimator import Forecaster
 
     b = ctx.budgets
@@ -182,9 +216,12 @@ def pretrain(ctx: Context, origin: pd.Timestamp, name: str, text: bool = True, t
         model_kw["text_model"] = None
     train_panel = before(ctx.train_panel, origin)
     ctx.record_fit(name, origin, train_panel)
-    return Forecaster.pretrain(train_panel, ctx.train_texts, ctx.task, preset=b.preset, before=origin,
-                               model=model_kw, train={**b.tsfuse_train, **(train or {})},
-                               text_encoder=ctx.text_encoder if text else None)
+    settings = {**b.tsfuse_train, **(train or {})}
+    members = [Forecaster.pretrain(train_panel, ctx.train_texts, ctx.task, preset=b.preset, before=origin,
+                                   model=model_kw, train={**settings, "seed": settings.get("seed", b.seed) + i},
+                                   text_encoder=ctx.text_encoder if text else None)
+               for i in range(b.tsfuse_seeds)]
+    return members[0] if len(members) == 1 else SeedEnsemble(members)
 
 
 def run_tsfuse(name: str, ctx: Context, origin: pd.Timestamp, windows: WindowSet) -> Output:

@@ -89,6 +89,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help='tsfuse ModelConfig overrides, e.g. \'{"class_loss_shapes_values": false}\'')
     p.add_argument("--tsfuse-train", type=json.loads, default={}, metavar="JSON",
                    help='tsfuse training overrides (flat names), e.g. \'{"lr": 1e-3}\'')
+    p.add_argument("--tsfuse-seeds", type=int, default=1, metavar="K",
+                   help="each tsfuse row (and its variants) is the mean of K models trained with seeds "
+                        "seed..seed+K-1 (an ensemble; K times the cost)")
     p.add_argument("--jobs", type=int, help="statsforecast processes (default 2; 1 with --quick)")
     p.add_argument("--name", help="output file stem (default <corpus>-<mode>; <corpus>-cross-project-dirs with "
                                   "--train-dir/--eval-dir)")
@@ -180,7 +183,8 @@ def run(args, argv: list[str]) -> dict:
                              "scored project")
     load_s = time.perf_counter() - t_load
     budgets = Budgets.make(seed=args.seed, quick=args.quick, preset=args.preset, max_epochs=args.max_epochs,
-                           jobs=args.jobs, tsfuse_model=args.tsfuse_model, tsfuse_train=args.tsfuse_train)
+                           jobs=args.jobs, tsfuse_model=args.tsfuse_model, tsfuse_train=args.tsfuse_train,
+                           tsfuse_seeds=args.tsfuse_seeds)
     encoder = text_encoder_for(budgets) if any(m.startswith("tsfuse") for m in methods) else None
     has_text = has_any_text(test.texts, test.panel[ID].unique())
     ablate = "tsfuse" in methods and encoder is not None and has_text and not args.no_ablation

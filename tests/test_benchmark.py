@@ -335,3 +335,30 @@ def test_history_slices_score_the_same_windows_and_full_equals_the_main_table(tm
     assert slices["full"]["tsfuse"]["mase_mean"] == pytest.approx(report["results"]["tsfuse"]["mase_mean"], abs=1e-9)
     assert slices["cold-3"]["tsfuse"]["mase_mean"] != slices["full"]["tsfuse"]["mase_mean"]  # it was given less
     assert "## Text ablation by history slice" in (tmp_path / "out" / "oss-activity-cross-project-repos.md").read_text()
+
+
+# ---------------------------------------------------------------------- seed ensembles
+def test_a_seed_ensemble_is_the_mean_of_its_members_and_fine_tunes_each():
+    from benchmarks.methods import Budgets, SeedEnsemble
+    from tests.conftest import TINY_MODEL
+    from tsfuse.data.synthetic import generate_panel
+    from tsfuse.data.tasks import get_task
+    from tsfuse.estimator import Forecaster
+
+    panel = generate_panel(6, 40, covariates=("authors",), seed=2)
+    train = {"max_epochs": 2, "progress_bar": False, "logger": "none", "refit": False}
+    members = [Forecaster.pretrain(panel, {}, get_task("oss-activity"), preset="light", model=TINY_MODEL,
+                                   train={**train, "seed": s}) for s in (0, 1)]
+    origin = panel.ds.max() - pd.DateOffset(months=6)  # the whole horizon observed
+    ensemble = SeedEnsemble(members)
+    got, out = ensemble.backtest(panel, [origin])
+    alone = [m.backtest(panel, [origin])[1] for m in members]
+    assert len(got) == 6 and not np.allclose(alone[0]["quantiles"], alone[1]["quantiles"])  # the seeds differ
+    for key in ("quantiles", "trend_proba", "level_proba"):
+        np.testing.assert_allclose(out[key], (alone[0][key] + alone[1][key]) / 2, rtol=1e-6)
+    assert (np.diff(out["quantiles"], axis=-1) >= 0).all()  # still ordered p10 <= p50 <= p90
+    history = panel[(panel.unique_id == panel.unique_id.iloc[0]) & (panel.ds < origin)]
+    tuned = ensemble.finetune(history, None, max_epochs=1, freeze_epochs=0)
+    assert isinstance(tuned, SeedEnsemble) and len(tuned.members) == 2 and tuned.info["seeds"] == 2
+    with pytest.raises(BenchmarkError, match="--tsfuse-seeds must be >= 1"):
+        Budgets.make(seed=0, quick=True, tsfuse_seeds=0)
