@@ -194,7 +194,8 @@ class SeedEnsemble:
         first = self.members[0].info
         return {"trained_on": first.get("trained_on", {}), "seeds": len(self.members),
                 "training": [m.info.get("training", {}) for m in self.members],
-                "finetune": {"skipped": all(m.info.get("finetune", {}).get("skipped") for m in self.members)}}
+                "finetune": {key: all(m.info.get("finetune", {}).get(key) for m in self.members)
+                             for key in ("skipped", "kept_pretrained")}}
 
     def backtest(self, panel: pd.DataFrame, origins, texts=None, **kwargs) -> tuple[WindowSet, dict[str, np.ndarray]]:
         results = [m.backtest(panel, origins, texts, **kwargs) for m in self.members]
@@ -261,7 +262,7 @@ def _finetune_each(model, pretrain_s: float, ctx: Context, origin: pd.Timestamp,
     forecast, trend, level = np.zeros((len(windows), H)), np.zeros(len(windows), np.int64), np.zeros(len(windows), np.int64)
     quantiles = np.zeros((len(windows), H, 3))
     fit_s = predict_s = 0.0
-    skipped = 0
+    skipped = kept = 0
     for i, uid in enumerate(map(str, windows.unique_id)):
         project = ctx.eval_panel[ctx.eval_panel[ID] == uid]
         texts = texts_for(ctx.eval_texts, uid)
@@ -274,10 +275,12 @@ def _finetune_each(model, pretrain_s: float, ctx: Context, origin: pd.Timestamp,
         predict_s += time.perf_counter() - t1
         fit_s += t1 - t0
         skipped += bool(tuned.info.get("finetune", {}).get("skipped"))
+        kept += bool(tuned.info.get("finetune", {}).get("kept_pretrained"))
         one = _tsfuse_output(tuned, windows.subset(np.array([i])), got, out, 0, 0)
         forecast[i], trend[i], level[i], quantiles[i] = one.forecast[0], one.trend_pred[0], one.level_pred[0], one.quantiles[0]
     return Output(forecast, pretrain_s + fit_s, predict_s, trend, level, quantiles,
-                  info={"finetune_seconds": fit_s, "pretrain_seconds": pretrain_s, "skipped": skipped})
+                  info={"finetune_seconds": fit_s, "pretrain_seconds": pretrain_s, "skipped": skipped,
+                        "kept_pretrained": kept})  # kept: the guard found no epoch better than the pretrained model
 
 
 def runner(name: str) -> Callable[[str, Context, pd.Timestamp, WindowSet], Output]:
