@@ -11,7 +11,8 @@ cost) on the search-fit projects' months before each origin and scores the searc
 BENCHMARK.md windows and MASE); its value is the mean MASE over those windows, all origins pooled.
 
 After each origin the trial reports its running mean MASE, and Optuna's median pruner stops a trial
-whose running mean is worse than the median of earlier trials at the same origin. Trials are kept in
+whose running mean is worse than the median of earlier trials at the same origin. The candidate
+recipe of the exploration is queued once as a reference trial (`REFERENCE`). Trials are kept in
 an Optuna journal file (``benchmarks/search/<corpus>.journal``, committed): a stopped search
 continues where it stopped, and ``summarize`` rebuilds the table from it.
 """
@@ -50,6 +51,12 @@ RESULTS_DIR = REPO / "benchmarks" / "results"
 FIXED_MODEL = {"class_loss_shapes_values": False, "text_gate": True}
 # no refit on the validation windows after early stopping: it doubles a fit's cost and is not searched
 FIXED_TRAIN = {"refit": False}
+# the exploration's candidate recipe in the search space's terms: queued once as a reference trial, so
+# the table shows where the searched settings stand against it on the same search-validation windows
+REFERENCE = {"hidden_size": 64, "num_layers": 2, "fusion_size": 64, "dropout": 0.1, "context_length": 24,
+             "centre": "mean12", "history_features": False, "lr": 2e-3, "weight_decay": 1e-4, "batch_size": 256,
+             "value_loss_mase_weight": 0.5, "text_dropout": 0.5, "ema_epochs": 0.0, "trend_weight": 0.3,
+             "level_weight": 0.3}
 
 
 def suggest(trial) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -159,6 +166,8 @@ def run(args, argv: list[str]) -> int:
     study.set_user_attr("command", command_line("benchmarks/search.py", argv))
     study.set_user_attr("projects", desc)
     args.encoder = text_encoder_for(Budgets.make(seed=args.seed, quick=False, tsfuse_model=FIXED_MODEL))
+    if not any(t.params == REFERENCE for t in study.trials):
+        study.enqueue_trial(REFERENCE, user_attrs={"reference": True})
     done = [t for t in study.trials if t.state.is_finished()]
     todo = max(0, args.trials - len(done))
     print(f"{corpus.name}: {len(done)} trial(s) in {path}, running {todo} more "
@@ -203,7 +212,7 @@ def summarize(args, argv: list[str]) -> int:
         best = complete.iloc[0]
         lines += [f"Best trial {int(best.trial)}: search-validation mean MASE {best.mase_mean:.4f}; parameters "
                   f"`{json.dumps({k: _plain(best[k]) for k in study.best_trial.params})}`", ""]
-    cols = [c for c in ["trial", "state", "mase_mean", "mase_median", "trend_f1", "level_f1", "sql_mean", "coverage",
+    cols = [c for c in ["trial", "state", "reference", "mase_mean", "mase_median", "trend_f1", "level_f1", "sql_mean", "coverage",
                         "fit_s"] if c in table]
     params = sorted(study.best_trial.params) if len(complete) else []
     shown = pd.concat([complete, table[table.state != "COMPLETE"]])[cols + params]

@@ -28,6 +28,7 @@ def test_a_quick_study_runs_continues_from_its_journal_and_is_summarised(tmp_pat
     study = optuna.load_study(study_name="oss-activity", storage=search.storage_for("oss-activity", str(journal))[0])
     finished = [t for t in study.trials if t.state.is_finished()]
     assert len(finished) == 3
+    assert [t.params for t in finished if t.user_attrs.get("reference")] == [search.REFERENCE]  # queued once
     for t in finished:
         if t.state == optuna.trial.TrialState.COMPLETE:
             assert 0 < t.value < 10 and t.user_attrs["fit_projects"] == 12
