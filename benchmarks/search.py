@@ -37,11 +37,12 @@ import pandas as pd  # noqa: E402
 
 from benchmarks import report  # noqa: E402
 from benchmarks.common import (  # noqa: E402
-    REPO, BenchmarkError, check_disjoint, command_line, eligible_projects, git_state, load_named_corpus, load_split,
-    make_split, month, quiet_logs, seed_everything, task_origins,
+    REPO, BenchmarkError, check_disjoint, command_line, git_state, load_named_corpus, load_split, make_split, month,
+    quiet_logs, seed_everything, task_origins,
 )
 from benchmarks.methods import Budgets, Context, run_tsfuse  # noqa: E402
-from benchmarks.run import QUICK_MIN_MONTHS, QUICK_PROJECTS, text_encoder_for  # noqa: E402
+from benchmarks.run import QUICK_PROJECTS, limit_projects, text_encoder_for  # noqa: E402
+from tsfuse.data.schema import ID  # noqa: E402
 from tsfuse.data.windows import make_windows  # noqa: E402
 from tsfuse.eval.metrics import summarize as summarize_rows  # noqa: E402
 
@@ -100,10 +101,12 @@ def objective_for(args, corpus, fit_ids: list[str], val_ids: list[str]):
 
     task = corpus.task
     origins = task_origins(task, args.origins.split(",") if args.origins else None, args.quick)
-    if args.quick:  # the first projects (sha256 order) with a scored window and 24 months before the first origin
-        fit_ids = eligible_projects(corpus.restrict(fit_ids), origins[0], QUICK_MIN_MONTHS)[:QUICK_PROJECTS]
-        val_ids = eligible_projects(corpus.restrict(val_ids), origins[0], QUICK_MIN_MONTHS)[:QUICK_PROJECTS]
     fit, val = corpus.restrict(fit_ids), corpus.restrict(val_ids)
+    if args.quick:  # as run.py --quick: the first projects a side with a scored window at the first origin
+        fit, val = limit_projects(fit, val, "cross-project", origins[0], QUICK_PROJECTS)
+    fit_side = set(fit.panel[ID].unique())
+    # the same scored windows in every trial
+    windows_by_origin = {o: w for o in origins if len(w := make_windows(val.panel, task, [o]))}
 
     def objective(trial) -> float:
         model, train = suggest(trial)
@@ -112,12 +115,12 @@ def objective_for(args, corpus, fit_ids: list[str], val_ids: list[str]):
         ctx = Context(task=task, train_panel=fit.panel, eval_panel=val.panel, train_texts=fit.texts,
                       eval_texts=val.texts, budgets=budgets, text_encoder=args.encoder)
         scored, fit_s = [], 0.0
-        for step, origin in enumerate(origins):
-            windows = make_windows(val.panel, task, [origin])
-            if len(windows) == 0:
-                continue
+        for step, (origin, windows) in enumerate(windows_by_origin.items()):
             seed_everything(args.seed)
             out = run_tsfuse("tsfuse", ctx, origin, windows)
+            seen = {u for a in ctx.audit for u in a["unique_ids"]}
+            if seen - fit_side:
+                raise BenchmarkError(f"a search fit saw projects outside the search-fit side: {sorted(seen - fit_side)[:3]}")
             fit_s += out.fit_s
             scored.append(report.score_windows("tsfuse", val.panel, windows, out.forecast, task, out.trend_pred,
                                                out.level_pred, out.quantiles))
@@ -134,9 +137,6 @@ def objective_for(args, corpus, fit_ids: list[str], val_ids: list[str]):
                 trial.set_user_attr(key, float(summary[key]))
         trial.set_user_attr("fit_s", fit_s)
         trial.set_user_attr("windows", int(len(rows)))
-        seen = {u for a in ctx.audit for u in a["unique_ids"]}
-        if seen - set(fit_ids):
-            raise BenchmarkError(f"a search fit saw projects outside the search-fit side: {sorted(seen - set(fit_ids))[:3]}")
         trial.set_user_attr("fit_projects", len(seen))
         return float(rows["mase"].mean())
 
