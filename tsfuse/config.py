@@ -151,6 +151,9 @@ class TrainConfig(DictConfig):
     # pretraining (validation, early stopping, the best checkpoint and the final model all use the
     # averaged weights); 0: off. Fine-tuning does not average.
     ema_epochs: float = 0.0
+    # after the first fit, calibrate the quantile band per horizon step and the class probabilities on
+    # the validation windows (:mod:`tsfuse.train.calibration`); the model applies it to every forecast
+    calibrate: bool = False
     class_weights: Literal["balanced", "sqrt", "none"] = "balanced"
     label_smoothing: float = 0.05
     seed: int = 0

@@ -27,6 +27,7 @@ from tsfuse.io.persistence import load_model
 from tsfuse.model_folder import FolderContents, read_folder, write_folder
 from tsfuse.text.versions import checked_texts, is_versions, merge_texts
 from tsfuse.train import recipes
+from tsfuse.train.calibration import Calibration
 from tsfuse.train.inputs import InputBuilder
 from tsfuse.train.module import TsfuseModule
 
@@ -171,11 +172,17 @@ class Forecaster:
         warnings.warn("load_pretrained_encoder is deprecated: use load_temporal_tower", DeprecationWarning, 2)
         return self.load_temporal_tower(path, strict)
 
+    @property
+    def calibration(self) -> Calibration | None:
+        """The post-hoc calibration fitted in pretraining (``train={"calibrate": True}``), or None."""
+        data = self.info.get("calibration")
+        return Calibration.from_dict(data) if data else None
+
     def predict_windows(self, windows: WindowSet, texts: dict[str, str] | None = None) -> dict[str, np.ndarray]:
         """Forecasts for prepared windows: ``quantiles`` [N, H, Q] (counts), ``trend_proba`` [N, 3],
         ``level_proba`` [N, 5]."""
         return inference.predict_windows(self.module, self.inputs, windows,
-                                         merge_texts(self.texts, checked_texts(texts)))
+                                         merge_texts(self.texts, checked_texts(texts)), self.calibration)
 
     def backtest(self, panel: pd.DataFrame, origins, texts: dict[str, str] | None = None, *,
                  min_history: int | None = None) -> tuple[WindowSet, dict[str, np.ndarray]]:

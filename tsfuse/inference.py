@@ -11,11 +11,11 @@ import pandas as pd
 import torch
 
 from tsfuse.config import ModelConfig
-from tsfuse.data.loaders import make_loader
 from tsfuse.data.schema import DS, ID
 from tsfuse.data.tasks import N_LEVELS, TREND_CLASSES, TaskSpec
 from tsfuse.data.windows import WindowSet, forecast_origin
 from tsfuse.errors import PanelError
+from tsfuse.train.calibration import Calibration, forecasts, network_outputs
 from tsfuse.train.inputs import InputBuilder
 from tsfuse.train.module import TsfuseModule
 
@@ -23,31 +23,16 @@ log = logging.getLogger(__name__)
 COLD_START_MONTHS = 3  # the fewest months of history a forecast is made from (README + corpus prior)
 
 
-def class_proba(logits: np.ndarray, class_weights: torch.Tensor) -> np.ndarray:
-    """Probabilities under the data's own class frequencies.
-
-    A head trained with class weights w_k learns p(k|x) * w_k (up to normalisation), so log w_k is
-    subtracted (post-hoc logit adjustment) before the softmax.
-    """
-    adjusted = torch.from_numpy(logits) - torch.log(class_weights)
-    return torch.softmax(adjusted, -1).numpy()
-
-
-@torch.inference_mode()
 def predict_windows(module: TsfuseModule, builder: InputBuilder, windows: WindowSet,
-                    texts: dict[str, str]) -> dict[str, np.ndarray]:
-    """``quantiles`` [N, H, Q] (counts), ``trend_proba`` [N, 3] and ``level_proba`` [N, 5] of ``windows``."""
+                    texts: dict[str, str], calibration: Calibration | None = None) -> dict[str, np.ndarray]:
+    """``quantiles`` [N, H, Q] (counts), ``trend_proba`` [N, 3] and ``level_proba`` [N, 5] of ``windows``
+    (calibrated when ``calibration`` is given, see :mod:`tsfuse.train.calibration`)."""
     if len(windows) == 0:
         h, q = builder.task.horizon, len(builder.model_config.quantiles)
         return {"quantiles": np.zeros((0, h, q)), "trend_proba": np.zeros((0, 3)), "level_proba": np.zeros((0, 5))}
-    module.eval()
     arrays = builder.arrays(windows, texts)
-    outs = [module.net(batch) for batch in make_loader(arrays, 1024, shuffle=False)]
-    raw = {k: torch.cat([o[k] for o in outs]).numpy() for k in outs[0]}
-    quantiles = np.clip(np.expm1(raw["quantiles"] + arrays["log_scale"][:, None, None]), 0, None)
-    return {"quantiles": quantiles,
-            "trend_proba": class_proba(raw["trend"], module.net.class_weights("trend")),
-            "level_proba": class_proba(raw["level"], module.net.class_weights("level"))}
+    raw = network_outputs(module, arrays)
+    return forecasts(raw, arrays["log_scale"], windows, module, builder.task, calibration)
 
 
 @torch.inference_mode()

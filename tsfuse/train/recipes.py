@@ -15,6 +15,7 @@ from tsfuse.config import ModelConfig, RunConfig, TrainConfig
 from tsfuse.data.schema import ID
 from tsfuse.data.tasks import N_LEVELS, TREND_CLASSES
 from tsfuse.errors import PanelError
+from tsfuse.train.calibration import Calibration, fit_calibration
 from tsfuse.train.callbacks import EpochEMA, ProgressiveUnfreezing
 from tsfuse.train.inputs import InputBuilder
 from tsfuse.train.module import TsfuseModule, balanced_class_weights
@@ -67,14 +68,26 @@ def pretrain(builder: InputBuilder, panel: pd.DataFrame, texts: dict[str, str], 
         ssl_info = pretrain_temporal(module.net.temporal, panel, model, train, run, before)
         ssl_state = copy.deepcopy(module.net.temporal.state_dict())
     record = run_training(module, train_arr, val_arr, train, run, Phase("fit", callbacks=_averaging(train)))
+    calibration = _calibrate(module, builder, split.validation, val_arr, model) if train.calibrate else None
     if train.refit and record["best_epoch"] is not None and len(split.validation):
         epochs = record["best_epoch"] + 1
         module = _refit(builder, split.every, texts, model, train, run, epochs, ssl_state)
         record["refit_epochs"] = epochs
     info = {"trained_on": {"projects": int(panel[ID].nunique()), "windows": len(split.every),
                            "before": None if before is None else str(pd.Timestamp(before).date())},
-            "training": record, **({"ssl": ssl_info} if ssl_info else {})}
+            "training": record, **({"ssl": ssl_info} if ssl_info else {}),
+            **({"calibration": calibration.to_dict()} if calibration else {})}
     return Trained(module, train, info)
+
+
+def _calibrate(module: TsfuseModule, builder: InputBuilder, windows, arrays: dict[str, np.ndarray],
+               model: ModelConfig) -> Calibration | None:
+    """The calibration of the first fit's forecasts on its validation windows (none without any)."""
+    if len(windows) == 0:
+        log.warning("calibrate=True but there are no validation windows (val_months=0?): the forecasts are "
+                    "not calibrated")
+        return None
+    return fit_calibration(module, arrays, windows, builder.task, model.quantiles)
 
 
 def _averaging(train: TrainConfig) -> tuple:
