@@ -171,7 +171,7 @@ def fit_calibration(module: TsfuseModule, arrays: dict[str, np.ndarray], windows
                                                 labels[seen], k)
         diagnostics[f"{name}_macro_f1"] = {"before": before, "after": after, "windows": int(seen.sum())}
     log.info("calibrated on %d validation windows: band scale per step %s, coverage %s -> %s; trend %s, level %s",
-             len(windows), [round(s, 2) for s in scale], diagnostics["coverage_before"],
+             len(windows), [round(float(s), 2) for s in scale], diagnostics["coverage_before"],
              diagnostics["coverage_after"], rules["trend"], rules["level"])
     return Calibration(tuple(round(float(s), 4) for s in scale), rules["trend"], rules["level"], diagnostics)
 
