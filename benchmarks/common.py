@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import platform
 import random
@@ -127,6 +128,13 @@ def check_disjoint(train_ids, eval_ids, what: str = "training and evaluation") -
 def sha_order(ids) -> list[str]:
     """Project ids sorted by the sha256 hex digest of the UTF-8 id (a fixed, content-free shuffle)."""
     return sorted(map(str, ids), key=lambda uid: hashlib.sha256(uid.encode("utf-8")).hexdigest())
+
+
+def nested_sample(ids, fraction: float) -> list[str]:
+    """The first ``ceil(fraction x n)`` of ``ids`` (at least one) in :func:`sha_order`: samples of one set of
+    projects are nested (a smaller fraction keeps a subset of a larger one's projects)."""
+    ordered = sha_order(ids)
+    return ordered[:max(1, math.ceil(fraction * len(ordered)))]
 
 
 def make_split(ids, every: int = SPLIT_EVERY) -> dict:

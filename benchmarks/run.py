@@ -41,7 +41,7 @@ from benchmarks import report  # noqa: E402
 from benchmarks.protocol import protocol_check  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     RAW_DATA_DIR, REPO, BenchmarkError, check_disjoint, command_line, corpus_from_build, corpus_from_repos, eligible_projects,
-    git_state, is_bulk_build, load_named_corpus,
+    git_state, is_bulk_build, load_named_corpus, nested_sample,
     load_split, machine, month, quiet_logs, seed_everything, task_origins, versions,
 )
 from benchmarks.methods import (  # noqa: E402
@@ -76,6 +76,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--slices", action="store_true", help="BENCHMARK.md v2 history slices for the text question: the "
                    "trained tsfuse models (and the text ablation's) given only the last 3, 6, 12 months or the full "
                    "history (predictions only)")
+    p.add_argument("--train-fraction", type=float, metavar="F",
+                   help="cross-project: train every global method on the first ceil(F x n) training projects in "
+                        "sha256 order (nested samples: a smaller F keeps a subset of a larger F's projects; the "
+                        "learning curve, benchmarks/learning_curve.py); the evaluation projects stay all")
     p.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_PROJECTS} projects, the first origin, "
                                                         "tiny budgets for every learned method")
     p.add_argument("--seed", type=int, default=0)
@@ -102,6 +106,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--train-dir needs --eval-dir or --eval-repos")
     if args.eval_dir and args.eval_repos:
         p.error("--eval-dir and --eval-repos: give one")
+    if args.train_fraction is not None and not 0 < args.train_fraction <= 1:
+        p.error(f"--train-fraction must be in (0, 1], got {args.train_fraction}")
     return args
 
 
@@ -173,6 +179,15 @@ def run(args, argv: list[str]) -> dict:
     train, test, mode, split_desc = load_data(args)
     task = test.task
     origins = task_origins(task, args.origins.split(",") if args.origins else None, args.quick)
+    if args.train_fraction is not None:
+        if mode != "cross-project":
+            raise BenchmarkError("--train-fraction needs cross-project mode: in-corpus, training and scored "
+                                 "projects are the same")
+        kept = nested_sample(train.panel[ID].unique(), args.train_fraction)
+        split_desc = {**split_desc, "train_fraction": args.train_fraction,
+                      "train_fraction_rule": f"the first ceil({args.train_fraction} x {train.panel[ID].nunique()}) "
+                                             f"= {len(kept)} training projects in sha256 order"}
+        train = train.restrict(kept)
     n_max = args.max_projects or (QUICK_PROJECTS if args.quick else None)
     if n_max:
         train, test = limit_projects(train, test, mode, origins[0], n_max)
@@ -338,7 +353,8 @@ def markdown(p: dict, table: pd.DataFrame, full: pd.DataFrame, paths: dict[str, 
               f"- true trend down/flat/up: {'/'.join(str(v) for v in p['classes']['trend'].values())}; "
               f"level 0..4: {'/'.join(str(v) for v in p['classes']['level'].values())}",
               f"- split: {p['split'].get('rule', '')}" + (f" (`{p['split']['file']}`)" if "file" in p["split"] else "")
-              + (f" train `{p['split']['train_dir']}`, eval `{p['split']['eval_dir']}`" if "train_dir" in p["split"] else ""),
+              + (f" train `{p['split']['train_dir']}`, eval `{p['split']['eval_dir']}`" if "train_dir" in p["split"] else "")
+              + (f"; trained on {p['split']['train_fraction_rule']}" if "train_fraction_rule" in p["split"] else ""),
               *([f"- leak check: {p['leak_check']['global_fits']} global fits, none saw an evaluation project "
                  f"(from the rows each fit was given)"] if p.get("leak_check") else []),
               f"- data: {p['data_source']['train']}" + (f" / {p['data_source']['eval']}"

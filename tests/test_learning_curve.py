@@ -1,0 +1,48 @@
+"""The learning curve (benchmarks/learning_curve.py, run.py --train-fraction): nested shares of the
+training projects, the same evaluation windows at every share."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from benchmarks import learning_curve as lc
+from benchmarks import run as bench
+from benchmarks.common import BenchmarkError, nested_sample, sha_order
+
+
+def test_shares_are_nested_and_sized_by_ceiling():
+    ids = [f"owner/project-{i}" for i in range(203)]
+    small, mid, full = (nested_sample(ids, f) for f in (0.03, 0.3, 1.0))
+    assert (len(small), len(mid), len(full)) == (7, 61, 203)
+    assert small == mid[:7] and mid == full[:61] and full == sha_order(ids)
+    assert nested_sample(ids[:3], 0.01) == sha_order(ids[:3])[:1]  # never empty
+
+
+def test_train_fraction_is_refused_in_corpus_and_out_of_range(tmp_path):
+    with pytest.raises(BenchmarkError, match="cross-project"):
+        bench.main(["--quick", "--methods", "naive", "--train-fraction", "0.5", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        bench.main(["--mode", "cross-project", "--train-fraction", "0", "--out", str(tmp_path)])
+
+
+def test_a_curve_trains_on_nested_shares_and_scores_the_same_windows(tmp_path, capsys):
+    out = tmp_path / "curve"
+    args = ["--corpus", "oss-activity", "--fractions", "0.1,0.3", "--methods", "naive,ridge", "--out", str(out)]
+    assert lc.main(["run", *args, "--", "--origins", "2024-04"]) == 0
+    assert lc.main(["run", *args, "--", "--origins", "2024-04"]) == 0  # a second run keeps the finished ones
+    assert "done already" in capsys.readouterr().err
+    split = json.loads((tmp_path / "curve" / "oss-activity-train10.json").read_text())
+    full = json.loads((tmp_path / "curve" / "oss-activity-train30.json").read_text())
+    n_train = int(split["split"]["train_fraction_rule"].split("x ")[1].split(")")[0])
+    assert split["projects"]["train"] == math.ceil(0.1 * n_train) and full["projects"]["train"] == math.ceil(0.3 * n_train)
+    assert split["projects"]["eval"] == full["projects"]["eval"]
+    assert {a["projects"] for a in split["training_audit"]} == {split["projects"]["train"]}  # every fit saw the share
+    assert lc.main(["summarize", "--corpus", "oss-activity", "--out", str(out)]) == 0
+    result = json.loads((out / "learning-curve-oss-activity.json").read_text())
+    assert result["gains"]["gain"]["naive"]["gain"] == 0.0  # naive is local: the same windows, the same errors
+    assert result["gains"]["gain"]["ridge"]["windows"] == split["results"]["ridge"]["windows"]
+    page = (out / "learning-curve-oss-activity.md").read_text()
+    assert "| ridge | 0.1 |" in page and (out / "learning-curve-oss-activity.png").stat().st_size > 0
