@@ -3,12 +3,12 @@ scored on the same evaluation projects. Does tsfuse gain more from data than the
 
     python benchmarks/learning_curve.py run --corpus oss-activity-v2 [--fractions 0.03,0.1,0.3,1] \\
         [--methods ridge,lightgbm,tsfuse] [--out DIR] [-- RUN.PY OPTIONS ...]
-    python benchmarks/learning_curve.py summarize --corpus oss-activity-v2 [--out DIR]
+    python benchmarks/learning_curve.py summarize --corpus oss-activity-v2 [--out DIR] [--pages DIR]
 
 ``run`` calls ``benchmarks/run.py --mode cross-project --train-fraction F`` once per share (a run
 whose JSON exists is skipped: a stopped curve continues), options after ``--`` passed on (e.g.
 ``--tsfuse-model``). Shares are nested: the first ceil(F x n) training projects in sha256 order.
-``summarize`` writes ``learning-curve-<corpus>.md`` and ``.png``: per method and share, mean MASE,
+``summarize`` writes ``benchmarks/results/learning-curve-<corpus>.md``, ``.png`` and ``.json``: per method and share, mean MASE,
 SQL and the class F1s, and the gain from the smallest to the largest share with paired bootstrap
 intervals (the same windows are scored at every share), tsfuse's gain against each other method's.
 """
@@ -32,7 +32,8 @@ from tsfuse.eval.metrics import paired_bootstrap_ci  # noqa: E402
 
 FRACTIONS = (0.03, 0.1, 0.3, 1.0)
 METHODS = "ridge,lightgbm,tsfuse"
-OUT = REPO / "benchmarks" / "results" / "learning-curve"
+PAGES = REPO / "benchmarks" / "results"  # the summary page is published with the other results pages
+OUT = PAGES / "learning-curve"  # the runs' own pages and windows files
 KEYS = ["unique_id", "origin"]
 
 
@@ -171,11 +172,12 @@ def summarize(args, argv: list[str]) -> int:
     runs = load_runs(args.corpus, out)
     table = curve_table(runs)
     g = gains(runs)
-    name = f"learning-curve-{Path(args.corpus).name}"
-    png = plot(table, out / f"{name}.png", f"{args.corpus}: learning curve")
-    (out / f"{name}.json").write_text(json.dumps({"table": table.to_dict(orient="records"), "gains": g}, indent=1))
-    (out / f"{name}.md").write_text(markdown(args.corpus, runs, table, g, png, argv), encoding="utf-8")
-    print(f"wrote {out / name}.md", file=sys.stderr)
+    name, pages = f"learning-curve-{Path(args.corpus).name}", Path(args.pages)
+    pages.mkdir(parents=True, exist_ok=True)
+    png = plot(table, pages / f"{name}.png", f"{args.corpus}: learning curve")
+    (pages / f"{name}.json").write_text(json.dumps({"table": table.to_dict(orient="records"), "gains": g}, indent=1))
+    (pages / f"{name}.md").write_text(markdown(args.corpus, runs, table, g, png, argv), encoding="utf-8")
+    print(f"wrote {pages / name}.md", file=sys.stderr)
     return 0
 
 
@@ -188,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", default="oss-activity-v2")
     ap.add_argument("--fractions", type=lambda s: [float(x) for x in s.split(",")], default=list(FRACTIONS))
     ap.add_argument("--methods", default=METHODS)
-    ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--out", default=str(OUT), help="the runs' folder")
+    ap.add_argument("--pages", default=str(PAGES), help="summarize: where the summary page, plot and JSON go")
     args = ap.parse_args(own)
     if any(not 0 < f <= 1 for f in args.fractions):
         ap.error(f"--fractions must be in (0, 1], got {args.fractions}")

@@ -40,7 +40,7 @@ def test_a_curve_trains_on_nested_shares_and_scores_the_same_windows(tmp_path, c
     assert split["projects"]["train"] == math.ceil(0.1 * n_train) and full["projects"]["train"] == math.ceil(0.3 * n_train)
     assert split["projects"]["eval"] == full["projects"]["eval"]
     assert {a["projects"] for a in split["training_audit"]} == {split["projects"]["train"]}  # every fit saw the share
-    assert lc.main(["summarize", "--corpus", "oss-activity", "--out", str(out)]) == 0
+    assert lc.main(["summarize", "--corpus", "oss-activity", "--out", str(out), "--pages", str(out)]) == 0
     result = json.loads((out / "learning-curve-oss-activity.json").read_text())
     assert result["gains"]["gain"]["naive"]["gain"] == 0.0  # naive is local: the same windows, the same errors
     assert result["gains"]["gain"]["ridge"]["windows"] == split["results"]["ridge"]["windows"]
