@@ -29,6 +29,28 @@ def test_pretrain_resume_needs_a_log_dir(capsys):
     assert "error: --resume needs --log-dir" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("corpus", ["oss-activity", "opendigger"])
+def test_pretrain_applies_the_corpus_recipe_unless_told_not_to(corpus, monkeypatch, capsys):
+    from tsfuse.config import CORPUS_RECIPES
+
+    seen = []
+
+    def fake_pretrain(cls, panel, texts, task, **kwargs):
+        seen.append(kwargs)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(Forecaster, "pretrain", classmethod(fake_pretrain))
+    for extra in ([], ["--recipe", "none"], ["--temporal", "transformer", "--max-epochs", "2"]):
+        with pytest.raises(RuntimeError, match="stop here"):
+            main(["pretrain", "--corpus", corpus, "--out", "/nonexistent/never-written", *extra])
+    recipe, bare, flags = seen
+    assert recipe["model"] == CORPUS_RECIPES[corpus]["model"] and recipe["train"] == CORPUS_RECIPES[corpus]["train"]
+    assert bare["model"] == {} and bare["train"] == {}
+    assert flags["model"] == {**CORPUS_RECIPES[corpus]["model"], "temporal": "transformer"}
+    assert flags["train"] == {**CORPUS_RECIPES[corpus]["train"], "max_epochs": 2}
+    assert f"recipe of {corpus}" in capsys.readouterr().err
+
+
 def test_data_check_reports_flags(capsys):
     assert main(["data", "check", "--corpus", "opendigger"]) == 0
     out = capsys.readouterr().out

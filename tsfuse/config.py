@@ -285,3 +285,27 @@ def get_preset(name: str, **model_overrides: Any) -> Preset:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     preset = PRESETS[name]
     return Preset(replace(preset.model, **model_overrides), preset.train)
+
+
+# What the cross-project benchmarks kept for each corpus on top of a preset (issue 14; the headline
+# pages benchmarks/results/<corpus>-cross-project.md ran with exactly these): `tsfuse pretrain
+# --corpus NAME` applies them, so the shipped models are trained with them. A task without an entry
+# trains with its preset alone.
+CORPUS_RECIPES: dict[str, dict[str, dict[str, Any]]] = {
+    "oss-activity": {"model": {"class_loss_shapes_values": False, "text_gate": True},
+                     "train": {"value_loss_mase_weight": 0.5, "text_dropout": 0.5, "ema_epochs": 1.0,
+                               "calibrate": True}},
+    "opendigger": {"model": {"class_loss_shapes_values": False, "centre": "last"},
+                   "train": {"ema_epochs": 1.0, "calibrate": True}},
+}
+
+
+def corpus_recipe(task_name: str) -> dict[str, dict[str, Any]]:
+    """``{"model": ModelConfig overrides, "train": flat training overrides}`` of :data:`CORPUS_RECIPES`
+    for the task ``task_name`` (both empty for a task without a recipe).
+
+    Args:
+        task_name: a task's name (``oss-activity``, ``opendigger``, ...).
+    """
+    recipe = CORPUS_RECIPES.get(task_name, {})
+    return {"model": dict(recipe.get("model", {})), "train": dict(recipe.get("train", {}))}

@@ -97,15 +97,21 @@ def cmd_pretrain(args) -> None:
 
     from lightning.pytorch.utilities import rank_zero_only
 
+    from tsfuse.config import corpus_recipe
+
     c = load_corpus(args.corpus)
-    train = {"max_epochs": args.max_epochs} if args.max_epochs else {}
+    recipe = corpus_recipe(c.task.name) if args.recipe == "corpus" else {"model": {}, "train": {}}
+    if any(recipe.values()) and rank_zero_only.rank == 0:
+        print(f"recipe of {c.task.name}: model {recipe['model']}, train {recipe['train']} (--recipe none: the preset "
+              "alone)", file=sys.stderr)
+    train = {**recipe["train"], **({"max_epochs": args.max_epochs} if args.max_epochs else {})}
     train.update({k: getattr(args, k) for k in ("accelerator", "devices", "strategy", "num_nodes", "log_dir")
                   if getattr(args, k) is not None})
     if args.resume:
         if not args.log_dir:
             raise ValueError("--resume needs --log-dir, the folder of the interrupted run's checkpoints")
         train["resume"] = True
-    model = {"temporal": args.temporal} if args.temporal else {}
+    model = {**recipe["model"], **({"temporal": args.temporal} if args.temporal else {})}
     f = Forecaster.pretrain(c.panel, c.texts, c.task, preset=args.preset, before=args.before, model=model, train=train)
     if rank_zero_only.rank == 0:  # under DDP every process gets here with the same weights; one saves
         print(f.summary())
@@ -304,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", default="oss-activity")
     p.add_argument("--out", required=True)
     p.add_argument("--preset", default="balanced", choices=["light", "balanced", "high"])
+    p.add_argument("--recipe", default="corpus", choices=["corpus", "none"],
+                   help="corpus (default): the corpus's benchmarked settings on top of the preset "
+                        "(tsfuse.config.CORPUS_RECIPES); none: the preset alone")
     p.add_argument("--temporal", choices=tower_names())
     p.add_argument("--before", help="train only on months before this YYYY-MM")
     p.add_argument("--max-epochs", type=_positive_int)
