@@ -198,15 +198,15 @@ def _band_factor(q: np.ndarray, target: np.ndarray, nominal: float) -> float:
 
 
 def _coverage(q: np.ndarray, target: np.ndarray) -> list[float]:
-    """Share of observed targets inside the outer band, per step."""
+    """Share of observed targets inside the outer band, per step (None: no observed target there)."""
     inside = (target >= q[..., 0]) & (target <= q[..., -1])
     seen = ~np.isnan(target)
-    return [round(float(inside[seen[:, h], h].mean()), 3) if seen[:, h].any() else float("nan")
+    return [round(float(inside[seen[:, h], h].mean()), 3) if seen[:, h].any() else None
             for h in range(target.shape[1])]
 
 
 def _best_rule(logits: np.ndarray, weights: torch.Tensor, implied: np.ndarray, labels: np.ndarray,
-               k: int) -> tuple[ClassRule, float, float]:
+               k: int) -> tuple[ClassRule, float | None, float | None]:
     """The :class:`ClassRule` of the grid with the best macro-F1 (ties: the first, i.e. the identity)."""
     def score(rule: ClassRule) -> float:
         pred = _class_probabilities(logits, weights, rule, implied, k).argmax(1)
@@ -214,7 +214,7 @@ def _best_rule(logits: np.ndarray, weights: torch.Tensor, implied: np.ndarray, l
 
     identity = ClassRule()
     if len(labels) == 0:
-        return identity, float("nan"), float("nan")
+        return identity, None, None
     best, best_score = identity, score(identity)
     before = best_score
     for adjustment in ADJUSTMENTS:
