@@ -156,9 +156,9 @@ def test_pretrain_cli_passes_the_placement_flags_to_training(monkeypatch, tmp_pa
     monkeypatch.setattr("tsfuse.data.corpus.load_corpus", lambda name: SimpleNamespace(panel=None, texts={}, task=None))
     monkeypatch.setattr(Forecaster, "pretrain", lambda *args, train, **kwargs: seen.append(train) or trained)
     out = tmp_path / "model"
-    assert main(["pretrain", "--out", str(out), "--accelerator", "gpu", "--devices", "4", "--strategy", "ddp",
-                 "--num-nodes", "2", "--max-epochs", "3"]) == 0
-    assert main(["pretrain", "--out", str(out), "--devices", "0,1"]) == 0
+    assert main(["pretrain", "--out", str(out), "--recipe", "none", "--accelerator", "gpu", "--devices", "4",
+                 "--strategy", "ddp", "--num-nodes", "2", "--max-epochs", "3"]) == 0
+    assert main(["pretrain", "--out", str(out), "--recipe", "none", "--devices", "0,1"]) == 0
     assert seen == [{"max_epochs": 3, "accelerator": "gpu", "devices": 4, "strategy": "ddp", "num_nodes": 2},
                     {"devices": "0,1"}]
     assert f"saved to {out}" in capsys.readouterr().out
