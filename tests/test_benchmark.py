@@ -362,3 +362,15 @@ def test_a_seed_ensemble_is_the_mean_of_its_members_and_fine_tunes_each():
     assert isinstance(tuned, SeedEnsemble) and len(tuned.members) == 2 and tuned.info["seeds"] == 2
     with pytest.raises(BenchmarkError, match="--tsfuse-seeds must be >= 1"):
         Budgets.make(seed=0, quick=True, tsfuse_seeds=0)
+
+
+@pytest.mark.parametrize("corpus", ["oss-activity", "opendigger"])
+def test_the_headline_pages_ran_the_corpus_recipe_the_shipped_models_train_with(corpus):
+    from tsfuse.config import CORPUS_RECIPES
+
+    page = json.loads((REPO / "benchmarks" / "results" / f"{corpus}-cross-project.json").read_text())
+    budgets = page["budgets"]
+    assert page["mode"] == "cross-project" and "tsfuse-ft" in page["results"]
+    assert budgets["preset"] == "balanced" and budgets["tsfuse_model"] == CORPUS_RECIPES[corpus]["model"]
+    assert {k: budgets["tsfuse_train"][k] for k in CORPUS_RECIPES[corpus]["train"]} == CORPUS_RECIPES[corpus]["train"]
+    assert all(len(r["coverage_per_step"]) == 6 for m, r in page["results"].items() if m.startswith("tsfuse"))
