@@ -140,7 +140,7 @@ def markdown(corpus: str, runs: list[dict], table: pd.DataFrame, g: dict, png: P
              f"- command: `{command_line('benchmarks/learning_curve.py', argv)}`, after "
              f"`python benchmarks/learning_curve.py run --corpus {corpus} ...` (each run's command below)",
              f"- origins: {', '.join(first['origins'])}; evaluation projects {first['projects']['eval']} "
-             f"(`{first['split'].get('file', '')}`), the same at every share",
+             f"(`{first['split'].get('file', '')}` at the runs' commit), the same at every share",
              "- shares are nested: the first ceil(share x n) training projects in sha256 order",
              f"- git: {git['commit']}{' (uncommitted changes)' if git['dirty'] else ''}", "", "## Mean MASE (and the rest) per share", "",
              "| method | share | training projects | MASE mean | MASE median | SQL | trend F1 | level F1 | fit s | windows |",
@@ -162,8 +162,9 @@ def markdown(corpus: str, runs: list[dict], table: pd.DataFrame, g: dict, png: P
                   "| against | difference [95% CI] | windows |", "|---|---|---:|"]
         lines += [f"| {m} | {v['difference']:+.3f} [{v['ci'][0]:+.3f}, {v['ci'][1]:+.3f}] | {v['windows']} |"
                   for m, v in g["tsfuse_minus"].items()]
-    lines += ["", "## Runs", ""] + [f"- share {r['fraction']:g}: `{r['payload']['command']}` (git "
-                                     f"{r['payload']['git']['commit'][:12]})" for r in runs]
+    lines += ["", "## Runs", ""] + [f"- share {r['fraction']:g}, {r['payload']['split']['train_fraction_rule']}: "
+                                     f"`{r['payload']['command']}` (git {r['payload']['git']['commit'][:12]})"
+                                     for r in runs]
     return "\n".join(lines) + "\n"
 
 
