@@ -1,5 +1,5 @@
-"""Forecasts from a trained module: raw outputs per window, class probabilities, the forecast table,
-the forecast origins of a panel and the fused project embedding."""
+"""Forecasts from a trained module: per window (through :mod:`tsfuse.train.calibration`), the
+forecast table, the forecast origins of a panel and the fused project embedding."""
 
 from __future__ import annotations
 

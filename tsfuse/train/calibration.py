@@ -115,13 +115,18 @@ def forecasts(raw: dict[str, np.ndarray], log_scale: np.ndarray, windows: Window
         q = scale_band(q, np.asarray(calibration.band_scale))
     quantiles = np.clip(np.expm1(q + log_scale[:, None, None]), 0, None)
     out = {"quantiles": quantiles}
-    implied = dict(zip(CLASS_TASKS, labels_from_forecast(windows.context, median(quantiles), task))) \
-        if calibration is not None else {}
+    implied = implied_classes(windows, median(quantiles), task) if calibration is not None else {}
     for name, k in CLASS_TASKS.items():
         rule = calibration.rule(name) if calibration is not None else ClassRule()
         out[f"{name}_proba"] = _class_probabilities(raw[name], module.net.class_weights(name), rule,
                                                     implied.get(name), k)
     return out
+
+
+def implied_classes(windows: WindowSet, point: np.ndarray, task: TaskSpec) -> dict[str, np.ndarray]:
+    """``{"trend", "level"}``: the classes the point forecast ``point`` [N, H] (counts) implies under the
+    task's rules, as for a value baseline."""
+    return dict(zip(CLASS_TASKS, labels_from_forecast(windows.context, point, task)))
 
 
 def median(quantiles: np.ndarray) -> np.ndarray:
@@ -161,8 +166,8 @@ def fit_calibration(module: TsfuseModule, arrays: dict[str, np.ndarray], windows
     calibrated = scale_band(raw["quantiles"], scale)
     diagnostics = {"validation_windows": len(windows), "nominal_coverage": round(nominal, 4),
                    "coverage_before": _coverage(raw["quantiles"], target), "coverage_after": _coverage(calibrated, target)}
-    point = np.clip(np.expm1(median(calibrated) + arrays["log_scale"][:, None]), 0, None)
-    implied = dict(zip(CLASS_TASKS, labels_from_forecast(windows.context, point, task)))
+    point = np.clip(np.expm1(median(raw["quantiles"]) + arrays["log_scale"][:, None]), 0, None)  # the band leaves it
+    implied = implied_classes(windows, point, task)
     rules = {}
     for name, k in CLASS_TASKS.items():
         labels = getattr(windows, name)
