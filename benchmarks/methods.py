@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.common import BenchmarkError
-from tsfuse.eval.baselines import before, forecast_windows, make_baseline
+from tsfuse.eval.baselines import before, blind, forecast_windows, make_baseline, past_values
+from tsfuse.eval.metrics import mase_scale
 from tsfuse.data.schema import DS, ID
 from tsfuse.data.tasks import TaskSpec
 from tsfuse.data.windows import WindowSet
@@ -31,6 +32,9 @@ ALL_METHODS = (*BASELINE_METHODS, "tsfuse")
 # tsfuse with self-supervised (CoLES) pretraining of its temporal tower: named in --methods, not in the default run
 SELECTABLE_METHODS = (*ALL_METHODS, "tsfuse-ssl")
 ENS_MEMBERS = ("AutoETS", "AutoTheta", "lightgbm")
+BLEND = "tsfuse+lgbm"  # an extra row (--blend): tsfuse and the global LightGBM, weighted on validation windows
+BLEND_MEMBERS = ("tsfuse", "lightgbm")
+BLEND_WEIGHTS = tuple(round(w, 1) for w in np.linspace(0.0, 1.0, 11))  # tsfuse's share, 0 = LightGBM alone
 
 
 @dataclass
@@ -190,6 +194,14 @@ class SeedEnsemble:
         self.model_config = members[0].model_config
 
     @property
+    def validation(self) -> tuple[WindowSet, dict[str, np.ndarray]] | None:
+        """The members' mean forecasts of their (common) validation windows, as each member's ``validation``."""
+        if any(m.validation is None for m in self.members):
+            return None
+        windows, first = self.members[0].validation
+        return windows, {k: np.mean([m.validation[1][k] for m in self.members], axis=0) for k in first}
+
+    @property
     def info(self) -> dict[str, Any]:
         first = self.members[0].info
         return {"trained_on": first.get("trained_on", {}), "seeds": len(self.members),
@@ -281,6 +293,55 @@ def _finetune_each(model, pretrain_s: float, ctx: Context, origin: pd.Timestamp,
     return Output(forecast, pretrain_s + fit_s, predict_s, trend, level, quantiles,
                   info={"finetune_seconds": fit_s, "pretrain_seconds": pretrain_s, "skipped": skipped,
                         "kept_pretrained": kept})  # kept: the guard found no epoch better than the pretrained model
+
+
+# --------------------------------------------------------------------------- blend
+def blend_of(ctx: Context, origin: pd.Timestamp, tsfuse: Output, lightgbm: Output) -> Output:
+    """``tsfuse+lgbm``: ``w`` x tsfuse + (1 - w) x the global LightGBM, values and p10 / p50 / p90 alike
+    (quantile averaging), with ``w`` from :func:`blend_weight`; trend and level come from tsfuse's heads."""
+    model, _ = ctx.models[("tsfuse", f"{origin:%Y-%m}")]
+    t0 = time.perf_counter()
+    weight, info = blend_weight(ctx, origin, model)
+    fit_s = time.perf_counter() - t0
+    quantiles = None
+    if tsfuse.quantiles is not None and lightgbm.quantiles is not None:
+        quantiles = weight * tsfuse.quantiles + (1 - weight) * lightgbm.quantiles
+    return Output(weight * tsfuse.forecast + (1 - weight) * lightgbm.forecast, tsfuse.fit_s + lightgbm.fit_s + fit_s,
+                  tsfuse.predict_s + lightgbm.predict_s, tsfuse.trend_pred, tsfuse.level_pred, quantiles,
+                  info={"tsfuse_weight": weight, **info, "weight_seconds": round(fit_s, 1)})
+
+
+def blend_weight(ctx: Context, origin: pd.Timestamp, model) -> tuple[float, dict[str, Any]]:
+    """tsfuse's share in :data:`BLEND`, chosen on the training projects' own validation windows.
+
+    The windows are tsfuse's pretraining validation windows whose whole target is observed (before
+    ``origin``), forecast by its first fit (:attr:`tsfuse.Forecaster.validation`, before the refit
+    trains on them), and by a LightGBM fitted on the training rows before the first of them, as that
+    fit was. The weight in :data:`BLEND_WEIGHTS` with the lowest mean MASE wins (ties: less tsfuse).
+    No evaluation project is involved.
+    """
+    if model.validation is None:
+        raise BenchmarkError(f"{BLEND}: the tsfuse model of {origin:%Y-%m} has no validation forecasts (val_months=0?)")
+    windows, out = model.validation
+    full = np.flatnonzero(~np.isnan(windows.target).any(axis=1))
+    if len(full) == 0:
+        raise BenchmarkError(f"{BLEND}: no validation window before {origin:%Y-%m} has its whole target observed")
+    windows = windows.subset(full)
+    q = out["quantiles"][full]
+    tsfuse_point = q[..., q.shape[-1] // 2]
+    start = pd.Timestamp(windows.origin.astype("datetime64[M]").min())
+    train_panel = before(ctx.train_panel, origin)
+    lightgbm = make_method("lightgbm", ctx)
+    ctx.record_fit(f"{BLEND}-validation", start, before(train_panel, start))
+    lightgbm.fit(train_panel, start)
+    lightgbm_point = np.asarray(lightgbm.predict(train_panel, blind(windows)), float)
+    scale = np.array([mase_scale(h) for h in past_values(train_panel, windows)])
+    mase = {w: float((np.abs(w * tsfuse_point + (1 - w) * lightgbm_point - windows.target).mean(axis=1) / scale).mean())
+            for w in BLEND_WEIGHTS}
+    weight = min(BLEND_WEIGHTS, key=lambda w: (mase[w], w))
+    return weight, {"validation_windows": len(windows), "validation_origins": sorted({f"{o}" for o in
+                    windows.origin.astype("datetime64[M]")}), "validation_mase": {f"{w:.1f}": round(m, 4)
+                                                                                  for w, m in mase.items()}}
 
 
 def runner(name: str) -> Callable[[str, Context, pd.Timestamp, WindowSet], Output]:

@@ -45,7 +45,8 @@ from benchmarks.common import (  # noqa: E402
     load_split, machine, month, quiet_logs, seed_everything, task_origins, versions,
 )
 from benchmarks.methods import (  # noqa: E402
-    ABLATION_METHODS, ALL_METHODS, ENS_MEMBERS, SELECTABLE_METHODS, Budgets, Context, Output, ensemble_of, runner,
+    ABLATION_METHODS, ALL_METHODS, BLEND, BLEND_MEMBERS, ENS_MEMBERS, SELECTABLE_METHODS, Budgets, Context, Output,
+    blend_of, ensemble_of, runner,
 )
 from tsfuse.data.schema import ID  # noqa: E402
 from tsfuse.text.versions import has_text as has_any_text  # noqa: E402
@@ -70,6 +71,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help=f"comma-separated, from {','.join(SELECTABLE_METHODS)} (default: all but tsfuse-ssl)")
     p.add_argument("--finetune", action="store_true", help="add tsfuse-ft: tsfuse fine-tuned per evaluation project "
                                                            "on its own months before the origin (costly)")
+    p.add_argument("--blend", action="store_true", help=f"add {BLEND} (an extra row, not the headline): tsfuse and "
+                   "the global LightGBM blended with a weight chosen on the training projects' validation windows")
     p.add_argument("--transfer", action="store_true", help="cross-project only: the transfer table (global / "
                    "fine-tuned / trained alone, full and last-12-months history) on each project's last window (costly)")
     p.add_argument("--no-ablation", action="store_true", help="skip the text ablation (two extra tsfuse variants)")
@@ -157,8 +160,10 @@ def method_list(args) -> list[str]:
     for flag in ("finetune", "transfer"):
         if getattr(args, flag) and "tsfuse" not in names:
             raise BenchmarkError(f"--{flag} needs tsfuse in --methods")
+    if args.blend and not all(m in names for m in BLEND_MEMBERS):
+        raise BenchmarkError(f"--blend needs {' and '.join(BLEND_MEMBERS)} in --methods")
     ordered = [m for m in SELECTABLE_METHODS if m in names]
-    return ordered + (["tsfuse-ft"] if args.finetune else [])
+    return ordered + (["tsfuse-ft"] if args.finetune else []) + ([BLEND] if args.blend else [])
 
 
 def text_encoder_for(budgets: Budgets):
@@ -227,6 +232,11 @@ def run(args, argv: list[str]) -> dict:
             try:
                 if name == "ens" and derive_ens:
                     out = ensemble_of([outputs[m] for m in ENS_MEMBERS])
+                elif name == BLEND:
+                    missing = [m for m in BLEND_MEMBERS if m not in outputs]
+                    if missing:
+                        raise RuntimeError(f"{BLEND} needs {missing} at {month(origin)}, which failed")
+                    out = blend_of(ctx, origin, *(outputs[m] for m in BLEND_MEMBERS))
                 else:
                     seed_everything(args.seed)
                     out = runner(name)(name, ctx, origin, windows)
@@ -385,6 +395,14 @@ def markdown(p: dict, table: pd.DataFrame, full: pd.DataFrame, paths: dict[str, 
     else:
         lines += ["Not applicable: tsfuse or every baseline is missing from this run."]
     lines += [""]
+    if BLEND in p["method_info"]:
+        weights = ", ".join(f"{o}: {i['tsfuse_weight']:.1f} ({i['validation_windows']} windows)"
+                            for o, i in p["method_info"][BLEND].items())
+        lines += [f"## {BLEND} (an extra row, not the headline)", "",
+                  f"`{BLEND}` = w x tsfuse + (1 - w) x LightGBM (values and p10 / p50 / p90; trend and level from "
+                  "tsfuse's heads), w from 0, 0.1, ..., 1 with the lowest mean MASE on the training projects' "
+                  "validation windows (tsfuse's first fit, before its refit; LightGBM fitted before them). "
+                  f"tsfuse's weight per origin: {weights}.", ""]
     if p["text_ablation"]:
         lines += ["## Text ablation", "",
                   f"Text encoder `{p['text_encoder']}` (frozen). Δ = variant − tsfuse with the real README, over the "

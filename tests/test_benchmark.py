@@ -248,6 +248,8 @@ def test_fast_macro_f1_matches_scikit_learn():
 def test_unknown_method_is_refused(tmp_path):
     with pytest.raises(BenchmarkError, match="unknown method"):
         bench.main(["--quick", "--methods", "naive,prophet", "--out", str(tmp_path)])
+    with pytest.raises(BenchmarkError, match="--blend needs tsfuse and lightgbm"):
+        bench.main(["--quick", "--methods", "naive,tsfuse", "--blend", "--out", str(tmp_path)])
 
 
 @pytest.mark.slow
@@ -357,6 +359,9 @@ def test_a_seed_ensemble_is_the_mean_of_its_members_and_fine_tunes_each():
     for key in ("quantiles", "trend_proba", "level_proba"):
         np.testing.assert_allclose(out[key], (alone[0][key] + alone[1][key]) / 2, rtol=1e-6)
     assert (np.diff(out["quantiles"], axis=-1) >= 0).all()  # still ordered p10 <= p50 <= p90
+    windows, validation = ensemble.validation
+    np.testing.assert_allclose(validation["quantiles"], (members[0].validation[1]["quantiles"]
+                                                         + members[1].validation[1]["quantiles"]) / 2, rtol=1e-6)
     history = panel[(panel.unique_id == panel.unique_id.iloc[0]) & (panel.ds < origin)]
     tuned = ensemble.finetune(history, None, max_epochs=1, freeze_epochs=0)
     assert isinstance(tuned, SeedEnsemble) and len(tuned.members) == 2 and tuned.info["seeds"] == 2
@@ -374,3 +379,37 @@ def test_the_headline_pages_ran_the_corpus_recipe_the_shipped_models_train_with(
     assert budgets["preset"] == "balanced" and budgets["tsfuse_model"] == CORPUS_RECIPES[corpus]["model"]
     assert {k: budgets["tsfuse_train"][k] for k in CORPUS_RECIPES[corpus]["train"]} == CORPUS_RECIPES[corpus]["train"]
     assert all(len(r["coverage_per_step"]) == 6 for m, r in page["results"].items() if m.startswith("tsfuse"))
+
+
+def test_the_blend_weight_is_chosen_on_the_training_projects_validation_windows_only():
+    from types import SimpleNamespace
+
+    from benchmarks.methods import BLEND, Budgets, Context, blend_weight
+    from tests.conftest import TINY_MODEL
+    from tsfuse.data.synthetic import generate_panel
+    from tsfuse.data.tasks import get_task
+    from tsfuse.estimator import Forecaster
+
+    task = get_task("oss-activity")
+    panel = generate_panel(8, 48, covariates=("authors",), seed=3)
+    origin = panel.ds.max() - pd.DateOffset(months=5)
+    model = Forecaster.pretrain(panel, {}, task, preset="light", before=origin, model=TINY_MODEL,
+                                train={"max_epochs": 2, "progress_bar": False, "logger": "none"})
+    windows, _ = model.validation
+    assert (pd.to_datetime(windows.origin.astype("datetime64[M]")) < origin).all()
+    # eval_panel None: the weight may only read the training projects
+    ctx = Context(task=task, train_panel=panel, eval_panel=None, train_texts={}, eval_texts={},
+                  budgets=Budgets.make(seed=0, quick=True))
+    truth = np.repeat(np.nan_to_num(windows.target)[..., None], 3, axis=-1)
+
+    def stub(quantiles):
+        return SimpleNamespace(validation=(windows, {"quantiles": quantiles}))
+
+    perfect, info = blend_weight(ctx, origin, stub(truth))
+    assert perfect == 1.0 and info["validation_mase"]["1.0"] == 0.0
+    assert info["validation_windows"] == int((~np.isnan(windows.target)).all(axis=1).sum())
+    assert blend_weight(ctx, origin, stub(truth * 20 + 100))[0] == 0.0  # far off: LightGBM alone
+    fit = ctx.audit[-1]
+    assert fit["method"] == f"{BLEND}-validation" and fit["last_month"] < min(info["validation_origins"])
+    with pytest.raises(BenchmarkError, match="no validation forecasts"):
+        blend_weight(ctx, origin, SimpleNamespace(validation=None))

@@ -60,6 +60,11 @@ class Forecaster:
         info: what training did (records, fine-tuning outcome).
         text_encoder: a loaded text encoder (else loaded by name on first use).
         run_config: where it runs (devices, log folder); never saved.
+
+    Attributes:
+        validation: after :meth:`pretrain`, the first fit's forecasts of its validation windows (the
+            training projects' latest ``val_months`` origins, held out from that fit) as ``(windows,
+            outputs)``, outputs as :meth:`backtest` gives them; None otherwise. In memory only, not saved.
     """
 
     def __init__(self, model_config: ModelConfig, task: TaskSpec, train_config: TrainConfig | None = None, *,
@@ -76,6 +81,7 @@ class Forecaster:
         self.texts = texts if is_versions(texts) else dict(texts or {})
         self.panel, self.info = panel, dict(info or {})
         self._encoder = text_encoder
+        self.validation: tuple[WindowSet, dict[str, np.ndarray]] | None = None
         self.inputs = InputBuilder(model_config, task, lambda: self.text_encoder)
 
     @property
@@ -129,8 +135,10 @@ class Forecaster:
             model_cfg = replace(model_cfg, text_model=text_encoder.name, text_dim=text_encoder.dim)
         builder = InputBuilder(model_cfg, task, lambda: text_encoder)
         trained = recipes.pretrain(builder, panel, texts, model_cfg, train_cfg, run_cfg, before)
-        return cls(model_cfg, task, train_cfg, module=trained.module, texts=texts, info=trained.info,
-                   text_encoder=text_encoder, run_config=run_cfg)
+        forecaster = cls(model_cfg, task, train_cfg, module=trained.module, texts=texts, info=trained.info,
+                         text_encoder=text_encoder, run_config=run_cfg)
+        forecaster.validation = trained.validation
+        return forecaster
 
     def finetune(self, panel: pd.DataFrame, texts: dict[str, str] | None = None, *,
                  freeze_epochs: int | None = None, max_epochs: int | None = None,

@@ -5,6 +5,7 @@ import torch
 
 import tsfuse
 from tests.conftest import TINY_MODEL, TINY_TRAIN
+from tsfuse.config import TrainConfig
 from tsfuse.estimator import Forecaster
 from tsfuse.io.persistence import ModelFileError
 
@@ -168,6 +169,20 @@ def test_refit_retrains_on_every_window_for_the_chosen_epochs(panel, task, globa
                                    train={**TINY_TRAIN, "refit": False})
     assert "refit_epochs" not in no_refit.info["training"]
     assert not np.allclose(no_refit.predict(panel).p50, global_model.predict(panel).p50)
+
+
+def test_validation_forecasts_are_the_first_fits_on_the_held_out_latest_origins(panel, task, global_model):
+    no_refit = Forecaster.pretrain(panel, {}, task, preset="light", model=TINY_MODEL,
+                                   train={**TINY_TRAIN, "refit": False})
+    windows, out = no_refit.validation
+    end = panel.ds.max() + pd.offsets.MonthBegin(1)
+    origins = pd.to_datetime(windows.origin.astype("datetime64[M]"))
+    assert len(windows) and (origins >= end - pd.DateOffset(months=TrainConfig().val_months)).all() and (origins < end).all()
+    for key, value in no_refit.predict_windows(windows).items():  # no refit: the model is that first fit
+        np.testing.assert_allclose(out[key], value, rtol=1e-5, atol=1e-6)
+    refit_windows, refit_out = global_model.validation  # refit: kept from before it, not the final model's
+    assert not np.allclose(refit_out["quantiles"], global_model.predict_windows(refit_windows)["quantiles"])
+    assert global_model.finetune(panel[panel.unique_id == panel.unique_id.iloc[0]], max_epochs=1).validation is None
 
 
 @pytest.mark.parametrize("frame, readme, error, message", [

@@ -15,7 +15,8 @@ from tsfuse.config import ModelConfig, RunConfig, TrainConfig
 from tsfuse.data.schema import ID
 from tsfuse.data.tasks import N_LEVELS, TREND_CLASSES
 from tsfuse.errors import PanelError
-from tsfuse.train.calibration import Calibration, fit_calibration
+from tsfuse.data.windows import WindowSet
+from tsfuse.train.calibration import Calibration, fit_calibration, forecasts, network_outputs
 from tsfuse.train.callbacks import EpochEMA, ProgressiveUnfreezing
 from tsfuse.train.inputs import InputBuilder
 from tsfuse.train.module import TsfuseModule, balanced_class_weights
@@ -32,6 +33,8 @@ class Trained:
     module: TsfuseModule
     train: TrainConfig
     info: dict
+    # pretraining: the first fit's forecasts of its validation windows (see :func:`validation_forecasts`)
+    validation: tuple[WindowSet, dict[str, np.ndarray]] | None = None
 
 
 def set_class_weights(module: TsfuseModule, arrays: dict[str, np.ndarray], train: TrainConfig) -> None:
@@ -69,6 +72,7 @@ def pretrain(builder: InputBuilder, panel: pd.DataFrame, texts: dict[str, str], 
         ssl_state = copy.deepcopy(module.net.temporal.state_dict())
     record = run_training(module, train_arr, val_arr, train, run, Phase("fit", callbacks=_averaging(train)))
     calibration = _calibrate(module, builder, split.validation, val_arr, model) if train.calibrate else None
+    validation = validation_forecasts(module, builder, split.validation, val_arr, calibration)
     if train.refit and record["best_epoch"] is not None and len(split.validation):
         epochs = record["best_epoch"] + 1
         module = _refit(builder, split.every, texts, model, train, run, epochs, ssl_state)
@@ -77,7 +81,27 @@ def pretrain(builder: InputBuilder, panel: pd.DataFrame, texts: dict[str, str], 
                            "before": None if before is None else str(pd.Timestamp(before).date())},
             "training": record, **({"ssl": ssl_info} if ssl_info else {}),
             **({"calibration": calibration.to_dict()} if calibration else {})}
-    return Trained(module, train, info)
+    return Trained(module, train, info, validation)
+
+
+def validation_forecasts(module: TsfuseModule, builder: InputBuilder, windows: WindowSet, arrays: dict[str, np.ndarray],
+                         calibration: Calibration | None) -> tuple[WindowSet, dict[str, np.ndarray]] | None:
+    """The first fit's forecasts (calibrated like the model's) of its validation windows, taken before
+    any refit trains on them: ``(windows, outputs)`` as :func:`tsfuse.inference.predict_windows` gives
+    them, or None without validation windows. Early stopping chose the epoch on these windows, so
+    they flatter the model a little.
+
+    Args:
+        module: the module after its first fit.
+        builder: its input builder (the task's class rules).
+        windows: the validation windows.
+        arrays: their input arrays.
+        calibration: the calibration fitted on them, if any.
+    """
+    if len(windows) == 0:
+        return None
+    return windows, forecasts(network_outputs(module, arrays), arrays["log_scale"], windows, module, builder.task,
+                              calibration)
 
 
 def _calibrate(module: TsfuseModule, builder: InputBuilder, windows, arrays: dict[str, np.ndarray],
