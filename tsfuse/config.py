@@ -11,14 +11,31 @@ whole, as a dict (``train={"ssl": {"epochs": 5}}``).
 
 from __future__ import annotations
 
+import numbers
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
+
+import numpy as np
 
 QUANTILES = (0.1, 0.5, 0.9)
 
 
 class DictConfig:
-    """``to_dict`` / ``from_dict`` for the config dataclasses (JSON round trip; unknown keys refused)."""
+    """``to_dict`` / ``from_dict`` for the config dataclasses (JSON round trip; unknown keys refused),
+    and the type check of every field (a list given for a tuple field becomes a tuple)."""
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, list) and typing.get_origin(hints[f.name]) is tuple:
+                value = tuple(value)
+                object.__setattr__(self, f.name, value)
+            if not _is_of(value, hints[f.name]):
+                raise ValueError(f"{type(self).__name__}.{f.name} must be {_type_name(hints[f.name])}, "
+                                 f"got {value!r} ({type(value).__name__})")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -30,6 +47,51 @@ class DictConfig:
         if unknown:
             raise ValueError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(known)}")
         return cls(**{k: _field_value(cls, k, v) for k, v in data.items()})
+
+
+def _is_of(value: Any, hint: Any) -> bool:
+    """Whether ``value`` fits the type hint ``hint`` (bool is not a number here; an int is a float)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if origin is Literal:
+        return value in args
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_of(value, a) for a in args)
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_is_of(v, args[0]) for v in value)
+        return len(value) == len(args) and all(_is_of(v, a) for v, a in zip(value, args))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, (bool, np.bool_))
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if hint is int:
+        return isinstance(value, numbers.Integral)
+    if hint is float:
+        return isinstance(value, numbers.Real)
+    return isinstance(value, hint)
+
+
+def _type_name(hint: Any) -> str:
+    """``hint`` as a reader would write it."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args)
+    if origin is tuple:
+        plural = {bool: "bools", int: "integers", float: "numbers", str: "strings"}
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"a tuple of {plural.get(args[0], args[0])}"
+        return f"a tuple of {len(args)} " + " / ".join(sorted({plural.get(a, str(a)) for a in args}))
+    if hint is type(None):
+        return "None"
+    return {bool: "True or False", int: "an integer", float: "a number", str: "a string"}.get(hint, hint.__name__)
 
 
 def _field_value(cls: type, name: str, value: Any) -> Any:
@@ -74,6 +136,7 @@ class ModelConfig(DictConfig):
     text_gate: bool = False
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.context_length < 12:
             raise ValueError(f"context_length must be >= 12 months, got {self.context_length}")
         if self.temporal == "transformer" and self.hidden_size % self.num_heads:
@@ -114,6 +177,7 @@ class SSLConfig(DictConfig):
     batch_projects: int = 64  # projects per step (the other projects' crops are the negatives)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.epochs == 0:
             return
         if self.crops < 2:
@@ -162,6 +226,7 @@ class TrainConfig(DictConfig):
     ssl: SSLConfig = field(default_factory=SSLConfig)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.min_history < 1:
             raise ValueError(f"min_history must be >= 1 month, got {self.min_history}")
         for name in ("value_loss_mase_weight", "text_dropout"):
@@ -202,6 +267,7 @@ class RunConfig(DictConfig):
     resume: bool = False  # continue from log_dir's last checkpoints (after an interruption)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.resume and not self.log_dir:
             raise ValueError("resume=True needs log_dir: the folder whose checkpoints training continues from")
         if self.accumulate_grad_batches < 1:

@@ -45,3 +45,31 @@ def test_flat_settings_go_to_their_groups_and_unknown_ones_are_refused():
         resolve_settings(TrainConfig(), RunConfig(), {"learning_rate": 1e-3})
     with pytest.raises(ValueError, match="accumulate_grad_batches must be >= 1"):
         RunConfig(accumulate_grad_batches=0)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"calibrate": "yes"}, r"TrainConfig.calibrate must be True or False, got 'yes' \(str\)"),
+    ({"max_epochs": 2.5}, "TrainConfig.max_epochs must be an integer, got 2.5"),
+    ({"max_epochs": True}, "TrainConfig.max_epochs must be an integer, got True"),
+    ({"class_weights": "equal"}, "TrainConfig.class_weights must be one of 'balanced', 'sqrt', 'none'"),
+    ({"loss_weights": [1.0, 0.3]}, "TrainConfig.loss_weights must be a tuple of 3 numbers"),
+    ({"lr": "fast"}, "OptimConfig.lr must be a number, got 'fast'"),
+    ({"ssl_epochs": "3"}, "SSLConfig.epochs must be an integer"),
+    ({"logger": "wandb"}, "RunConfig.logger must be one of 'csv', 'tensorboard', 'none'"),
+    ({"devices": 1.5}, "RunConfig.devices must be an integer or a string"),
+])
+def test_a_setting_of_the_wrong_type_is_refused_by_name(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        resolve_settings(TrainConfig(), RunConfig(), overrides)
+
+
+def test_field_types_accept_json_values_and_refuse_wrong_ones():
+    from tsfuse.config import ModelConfig
+
+    assert ModelConfig(quantiles=[0.1, 0.5, 0.9]).quantiles == (0.1, 0.5, 0.9)  # a JSON list is a tuple field
+    assert ModelConfig.from_dict(ModelConfig().to_dict()) == ModelConfig()
+    assert TrainConfig(ema_epochs=1).ema_epochs == 1  # an integer is a number
+    with pytest.raises(ValueError, match="ModelConfig.text_model must be a string or None, got 3"):
+        ModelConfig(text_model=3)
+    with pytest.raises(ValueError, match="ModelConfig.covariates must be a tuple of strings"):
+        ModelConfig(covariates=("authors", 1))
