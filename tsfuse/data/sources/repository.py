@@ -196,19 +196,42 @@ def read_commits(repo: Path, missing: frozenset[str] = frozenset()) -> pd.DataFr
         if email not in ids:
             ids[email] = hashlib.sha1(email.lower().encode("utf-8")).hexdigest()[:12]
         counts = {kind: int(n) for n, kind in _STAT.findall(stat)}
-        if not authored:  # a malformed author date (e.g. zone "--700"): git prints nothing for %at
+        if not authored or not committed:  # a malformed date (e.g. zone "--700"): git prints nothing for it
             undated += 1
-            authored = committed
+            authored, committed = _raw_dates(repo, sha, authored, committed)
         rows.append((sha[:12], int(authored), int(committed), ids[email], int(len(parents.split()) > 1),
                      counts.get("file", 0), counts.get("insertion", 0), counts.get("deletion", 0)))
     if undated:
-        log.warning("%s: %d commit(s) have an author date git cannot read (a malformed time zone); their "
-                    "committer date is used instead", repo, undated)
+        log.warning("%s: %d commit(s) have an author or committer date git cannot read (a malformed time "
+                    "zone): read from the commit's own header, the author's missing one from the committer's",
+                    repo, undated)
     df = pd.DataFrame(rows, columns=["sha", "authored_at", "committed_at", "author_id", "is_merge",
                                      "files_changed", "insertions", "deletions"])
     for col in ("authored_at", "committed_at"):
         df[col] = pd.to_datetime(df[col], unit="s", utc=True)
     return df
+
+
+_RAW_DATE = re.compile(r"^(author|committer) .* (\d+) \S*$")
+
+
+def _raw_dates(repo: Path, sha: str, authored: str, committed: str) -> tuple[str, str]:
+    """The author and committer times (epoch seconds) of commit ``sha`` where git printed none: read
+    from the commit object's header lines, whose seconds stand even when the zone after them is malformed;
+    an author time still missing is the committer's (and the other way round).
+
+    Raises:
+        PanelError: neither time can be read.
+    """
+    raw = {}
+    for line in run_git(repo, "cat-file", "commit", sha).split("\n\n", 1)[0].splitlines():
+        if m := _RAW_DATE.match(line):
+            raw[m.group(1)] = m.group(2)
+    authored, committed = authored or raw.get("author", ""), committed or raw.get("committer", "")
+    if not (authored or committed):
+        raise PanelError(f"{repo}: commit {sha} has no author or committer time that can be read; repair the "
+                         "history (e.g. git replace) or leave the repository out")
+    return authored or committed, committed or authored
 
 
 def read_tags(repo: Path) -> pd.DataFrame:
