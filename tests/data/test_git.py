@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from tsfuse.data.sources.git import from_git
+from tsfuse.data.sources.readme_history import read_readme_versions
 from tsfuse.data.sources.repository import choose_readme, guess_id, last_update, read_commits, read_readme
 from tsfuse.data.schema import PanelError
 
@@ -234,7 +235,7 @@ def test_a_commit_with_a_malformed_date_zone_is_dated_from_its_header(tmp_path, 
     r = tmp_path / "r"
     r.mkdir()
     git(r, "init", "-q", "-b", "main")
-    commit(r, {"a.txt": "a"}, ALICE, "2023-01-10T10:00:00+00:00")
+    commit(r, {"README.md": "# A project\n\nIt does a thing.\n"}, ALICE, "2023-01-10T10:00:00+00:00")
     tree = subprocess.run(["git", "-C", str(r), "rev-parse", "HEAD^{tree}"], capture_output=True, text=True).stdout.strip()
     head = subprocess.run(["git", "-C", str(r), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     raw = (f"tree {tree}\nparent {head}\nauthor A <a@example.com> 1675000000 --700\n"
@@ -248,6 +249,8 @@ def test_a_commit_with_a_malformed_date_zone_is_dated_from_its_header(tmp_path, 
     broken = commits[commits["sha"] == sha[:12]].iloc[0]
     assert broken["authored_at"] == pd.Timestamp(1675000000, unit="s", tz="UTC")
     assert broken["committed_at"] == pd.Timestamp(1675000100, unit="s", tz="UTC")
+    versions = read_readme_versions(r, until="2023-06")  # the README history reads the same dates
+    assert len(versions) == 1 and versions["text"].iloc[0].startswith("# A project")
 
 
 @pytest.mark.parametrize("english", ["README.en.md", "README-EN.md", "README_EN.md", "readme.en.rst", "Readme_en.md"])

@@ -29,7 +29,9 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
 from tsfuse.text.versions import check_versions, version_rows
-from tsfuse.data.sources.repository import check_repository, guess_id, last_update, readmes_at, run_git, series_end
+from tsfuse.data.sources.repository import (
+    check_repository, guess_id, header_times, last_update, readmes_at, run_git, series_end,
+)
 
 VERSION_COLUMNS = ("valid_from", "commit", "commit_at", "sha256", "file", "text")
 log = logging.getLogger(__name__)
@@ -98,4 +100,6 @@ def _first_parent_line(repo: Path) -> tuple[list[str], np.ndarray]:
     """Shas and committer dates (UTC seconds) of HEAD's first-parent line, newest first."""
     lines = run_git(repo, "log", "--first-parent", "--format=%H %ct", "HEAD").splitlines()
     shas, dates = zip(*(line.split(" ") for line in lines))
+    # a malformed committer zone: git prints no %ct (read_commits warns about such commits)
+    dates = [d or header_times(repo, sha)[1] for sha, d in zip(shas, dates)]
     return list(shas), np.array(dates, dtype=np.int64)

@@ -198,7 +198,7 @@ def read_commits(repo: Path, missing: frozenset[str] = frozenset()) -> pd.DataFr
         counts = {kind: int(n) for n, kind in _STAT.findall(stat)}
         if not authored or not committed:  # a malformed date (e.g. zone "--700"): git prints nothing for it
             undated += 1
-            authored, committed = _raw_dates(repo, sha, authored, committed)
+            authored, committed = header_times(repo, sha, authored, committed)
         rows.append((sha[:12], int(authored), int(committed), ids[email], int(len(parents.split()) > 1),
                      counts.get("file", 0), counts.get("insertion", 0), counts.get("deletion", 0)))
     if undated:
@@ -215,10 +215,11 @@ def read_commits(repo: Path, missing: frozenset[str] = frozenset()) -> pd.DataFr
 _RAW_DATE = re.compile(r"^(author|committer) .* (\d+) \S*$")
 
 
-def _raw_dates(repo: Path, sha: str, authored: str, committed: str) -> tuple[str, str]:
-    """The author and committer times (epoch seconds) of commit ``sha`` where git printed none: read
-    from the commit object's header lines, whose seconds stand even when the zone after them is malformed;
-    an author time still missing is the committer's (and the other way round).
+def header_times(repo: Path, sha: str, authored: str = "", committed: str = "") -> tuple[str, str]:
+    """The author and committer times (epoch seconds, as text) of commit ``sha`` where git printed none
+    (``authored`` / ``committed`` empty): read from the commit object's header lines, whose seconds stand
+    even when the zone after them is malformed; an author time still missing is the committer's (and the
+    other way round).
 
     Raises:
         PanelError: neither time can be read.
