@@ -11,6 +11,7 @@ whole, as a dict (``train={"ssl": {"epochs": 5}}``).
 
 from __future__ import annotations
 
+import functools
 import numbers
 import types
 import typing
@@ -27,7 +28,7 @@ class DictConfig:
     and the type check of every field (a list given for a tuple field becomes a tuple)."""
 
     def __post_init__(self) -> None:
-        hints = typing.get_type_hints(type(self))
+        hints = _type_hints(type(self))
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, list) and typing.get_origin(hints[f.name]) is tuple:
@@ -47,6 +48,12 @@ class DictConfig:
         if unknown:
             raise ValueError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(known)}")
         return cls(**{k: _field_value(cls, k, v) for k, v in data.items()})
+
+
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    """The resolved field types of a config class (its annotations are strings here)."""
+    return typing.get_type_hints(cls)
 
 
 def _is_of(value: Any, hint: Any) -> bool:
