@@ -18,7 +18,7 @@ import pandas as pd
 
 from benchmarks.common import BenchmarkError
 from tsfuse.eval.baselines import before, blind, forecast_windows, make_baseline, past_values
-from tsfuse.eval.metrics import mase_scale
+from tsfuse.eval.metrics import mase
 from tsfuse.data.schema import DS, ID
 from tsfuse.data.tasks import TaskSpec
 from tsfuse.data.windows import WindowSet
@@ -335,13 +335,14 @@ def blend_weight(ctx: Context, origin: pd.Timestamp, model) -> tuple[float, dict
     ctx.record_fit(f"{BLEND}-validation", start, before(train_panel, start))
     lightgbm.fit(train_panel, start)
     lightgbm_point = np.asarray(lightgbm.predict(train_panel, blind(windows)), float)
-    scale = np.array([mase_scale(h) for h in past_values(train_panel, windows)])
-    mase = {w: float((np.abs(w * tsfuse_point + (1 - w) * lightgbm_point - windows.target).mean(axis=1) / scale).mean())
-            for w in BLEND_WEIGHTS}
-    weight = min(BLEND_WEIGHTS, key=lambda w: (mase[w], w))
+    history = past_values(train_panel, windows)
+    blend_mase = {w: float(np.mean([mase(h, a, f) for h, a, f in zip(history, windows.target,
+                                                                     w * tsfuse_point + (1 - w) * lightgbm_point)]))
+                  for w in BLEND_WEIGHTS}
+    weight = min(BLEND_WEIGHTS, key=lambda w: (blend_mase[w], w))
     return weight, {"validation_windows": len(windows), "validation_origins": sorted({f"{o}" for o in
                     windows.origin.astype("datetime64[M]")}), "validation_mase": {f"{w:.1f}": round(m, 4)
-                                                                                  for w, m in mase.items()}}
+                                                                                  for w, m in blend_mase.items()}}
 
 
 def runner(name: str) -> Callable[[str, Context, pd.Timestamp, WindowSet], Output]:
