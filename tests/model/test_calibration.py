@@ -13,7 +13,8 @@ from tests.conftest import TINY_MODEL
 from tsfuse.data.synthetic import generate_panel
 from tsfuse.data.tasks import get_task
 from tsfuse.estimator import Forecaster
-from tsfuse.train.calibration import ClassRule, _band_factor, _best_rule, scale_band
+from tsfuse.data.windows import make_windows
+from tsfuse.train.calibration import ClassRule, _band_factor, _best_rule, expected_value, implied_classes, scale_band
 
 TRAIN = {"max_epochs": 2, "progress_bar": False, "logger": "none", "batch_size": 64, "patience": 10}
 
@@ -49,6 +50,31 @@ def test_the_class_rule_is_the_validation_macro_f1_winner_and_the_identity_on_ti
     perfect = np.eye(3)[labels] * 10.0
     rule, before, after = _best_rule(perfect, weights, (labels + 1) % 3, labels, 3)
     assert rule == ClassRule() and before == after == 1.0
+
+
+def test_the_expected_value_weights_each_quantile_by_its_probability_cell():
+    q = np.array([[[0.0, 2.0, 10.0]]])  # right-skewed: p10 / p50 / p90
+    assert expected_value(q, (0.1, 0.5, 0.9))[0, 0] == pytest.approx(0.3 * 0 + 0.4 * 2 + 0.3 * 10)
+    q5 = np.array([[[1.0, 2.0, 3.0, 4.0, 5.0]]])
+    weights = np.array([0.175, 0.2, 0.25, 0.2, 0.175])  # cells cut halfway between 0.05, 0.4, 0.5, 0.6, 0.95
+    assert expected_value(q5, (0.05, 0.4, 0.5, 0.6, 0.95))[0, 0] == pytest.approx(q5[0, 0] @ weights)
+    rng = np.random.default_rng(2)  # on a log-normal's true quantiles it is near the mean, the median far below
+    draws = np.exp(rng.normal(1.0, 0.8, 200_000))
+    quantiles = np.quantile(draws, [0.1, 0.5, 0.9])[None, None]
+    assert abs(expected_value(quantiles, (0.1, 0.5, 0.9))[0, 0] - draws.mean()) < 0.05 * draws.mean()
+    assert quantiles[0, 0, 1] < 0.8 * draws.mean()
+
+
+def test_the_value_implied_level_reads_the_forecast_mean_not_its_median():
+    task = get_task("oss-activity")  # level edges 1, 10, 50, 200 on the mean of the first 3 months
+    windows = make_windows(generate_panel(1, 40, seed=0), task, [pd.Timestamp("2021-06-01")])
+    assert len(windows) == 1
+    q = np.tile(np.array([0.0, 8.0, 20.0]), (len(windows), task.horizon, 1))  # median 8, mean 0.4*8+0.3*20 = 9.2
+    point = expected_value(q, (0.1, 0.5, 0.9))
+    assert implied_classes(windows, q[..., 1], task)["level"][0] == 1  # 1-<10 from the median
+    q[..., 2] = 40.0  # a wider upper tail: mean 15.2, the median still 8
+    assert implied_classes(windows, expected_value(q, (0.1, 0.5, 0.9)), task)["level"][0] == 2
+    assert implied_classes(windows, point, task)["level"][0] == 1
 
 
 def test_calibration_is_off_by_default_and_saved_and_applied_when_on(tmp_path):

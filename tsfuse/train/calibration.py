@@ -8,8 +8,9 @@ Two things are calibrated, each chosen on the validation windows only:
   its nominal share of the validation targets;
 - **the class probabilities, per class task** (trend, level): how much of the post-hoc logit
   adjustment (the class-weight correction of :func:`class_proba`) is applied, and how much weight
-  the class the median forecast implies (BENCHMARK.md's rules, as for value baselines) gets
-  against the head's probabilities; the pair with the best validation macro-F1 is kept.
+  the class the value forecast implies (BENCHMARK.md's rules applied to its mean, as for value
+  baselines) gets against the head's probabilities; the pair with the best validation macro-F1 is
+  kept.
 
 A :class:`Calibration` is plain numbers: it is saved in a model's ``info`` (JSON).
 """
@@ -33,7 +34,7 @@ from tsfuse.train.module import TsfuseModule
 log = logging.getLogger(__name__)
 CLASS_TASKS = {"trend": len(TREND_CLASSES), "level": N_LEVELS}
 ADJUSTMENTS = (1.0, 0.5, 0.0)  # share of the logit adjustment applied (1: the data's class frequencies)
-VALUE_WEIGHTS = (0.0, 0.2, 0.4, 1.0)  # weight of the value-implied class (1: the class rule on the median only)
+VALUE_WEIGHTS = (0.0, 0.2, 0.4, 1.0)  # weight of the value-implied class (1: the class rule on the forecast's mean only)
 MIN_WINDOWS = 20  # fewer observed validation targets at a step: that step's band is left as it is
 BAND_SCALE_LIMITS = (0.25, 4.0)
 
@@ -115,7 +116,8 @@ def forecasts(raw: dict[str, np.ndarray], log_scale: np.ndarray, windows: Window
         q = scale_band(q, np.asarray(calibration.band_scale))
     quantiles = np.clip(np.expm1(q + log_scale[:, None, None]), 0, None)
     out = {"quantiles": quantiles}
-    implied = implied_classes(windows, median(quantiles), task) if calibration is not None else {}
+    implied = ({} if calibration is None else
+               implied_classes(windows, expected_value(quantiles, module.net.config.quantiles), task))
     for name, k in CLASS_TASKS.items():
         rule = calibration.rule(name) if calibration is not None else ClassRule()
         out[f"{name}_proba"] = _class_probabilities(raw[name], module.net.class_weights(name), rule,
@@ -127,6 +129,22 @@ def implied_classes(windows: WindowSet, point: np.ndarray, task: TaskSpec) -> di
     """``{"trend", "level"}``: the classes the point forecast ``point`` [N, H] (counts) implies under the
     task's rules, as for a value baseline."""
     return dict(zip(CLASS_TASKS, labels_from_forecast(windows.context, point, task)))
+
+
+def expected_value(quantiles: np.ndarray, levels: tuple[float, ...]) -> np.ndarray:
+    """The mean of the forecast distribution [N, H] from its quantiles [N, H, Q] (counts).
+
+    Each quantile stands for the probabilities nearer its level than any other's (cells cut halfway
+    between adjacent levels, the outer ones reaching 0 and 1): for p10 / p50 / p90 the weights are
+    0.3 / 0.4 / 0.3 (Swanson's rule). The class rules are defined on 3-month means of counts, which
+    a right-skewed month's median understates.
+
+    Args:
+        quantiles: the forecast quantiles [N, H, Q], in increasing ``levels``.
+        levels: the quantile levels [Q] (each in (0, 1)).
+    """
+    edges = np.concatenate([[0.0], (np.asarray(levels[:-1]) + np.asarray(levels[1:])) / 2, [1.0]])
+    return quantiles @ np.diff(edges)
 
 
 def median(quantiles: np.ndarray) -> np.ndarray:
@@ -166,8 +184,8 @@ def fit_calibration(module: TsfuseModule, arrays: dict[str, np.ndarray], windows
     calibrated = scale_band(raw["quantiles"], scale)
     diagnostics = {"validation_windows": len(windows), "nominal_coverage": round(nominal, 4),
                    "coverage_before": _coverage(raw["quantiles"], target), "coverage_after": _coverage(calibrated, target)}
-    point = np.clip(np.expm1(median(raw["quantiles"]) + arrays["log_scale"][:, None]), 0, None)  # the band leaves it
-    implied = implied_classes(windows, point, task)
+    counts = np.clip(np.expm1(calibrated + arrays["log_scale"][:, None, None]), 0, None)
+    implied = implied_classes(windows, expected_value(counts, quantiles), task)  # as forecasts() will see them
     rules = {}
     for name, k in CLASS_TASKS.items():
         labels = getattr(windows, name)
