@@ -208,6 +208,11 @@ class TrainConfig(DictConfig):
     batch_size: int = 256  # the global batch (shared out across DDP processes)
     patience: int = 5
     val_months: int = 6  # the latest origins held out for early stopping
+    # pretraining only: share of the projects (picked by a hash of their unique_id) left out of the first
+    # fit entirely; the validation windows (early stopping, calibration) are then only theirs, so they
+    # measure projects the model never saw, as a cross-project forecast does. 0: every project's latest
+    # months validate. The refit trains on every project.
+    val_projects: float = 0.0
     min_history: int = 3  # fewest months of context of a training window (< 12 teaches the cold start)
     stride: int = 1  # take every stride-th origin as a training window
     refit: bool = True  # after early stopping, retrain on all windows (validation ones too) for the best epoch count
@@ -241,6 +246,8 @@ class TrainConfig(DictConfig):
                 raise ValueError(f"{name} must be a share in [0, 1], got {getattr(self, name)}")
         if self.ema_epochs < 0:
             raise ValueError(f"ema_epochs must be >= 0 (0: no weight averaging), got {self.ema_epochs}")
+        if not 0.0 <= self.val_projects < 1.0:
+            raise ValueError(f"val_projects must be a share in [0, 1) (0: no project held out), got {self.val_projects}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":

@@ -162,6 +162,26 @@ def test_load_pretrained_encoder_reports_matched_and_missing_keys(global_model, 
         other.load_pretrained_encoder(path, strict=True)
 
 
+def test_held_out_projects_validate_and_never_train_the_first_fit(global_model, panel, task, caplog):
+    from tsfuse.train.inputs import held_out_projects
+
+    ids = panel.unique_id.unique()
+    held = held_out_projects(ids, 0.25)
+    assert len(held) == int(np.ceil(0.25 * len(ids))) and set(held) <= set(ids)
+    assert list(held_out_projects(ids[::-1], 0.25)) == list(held)  # fixed per id, not by the panel's order
+    split = global_model.inputs.time_split(panel, pd.Timestamp("2022-01-01"), 6, global_model.train_config, 0.25)
+    plain = global_model.inputs.time_split(panel, pd.Timestamp("2022-01-01"), 6, global_model.train_config)
+    assert set(split.validation.unique_id) == set(held) and not set(split.train.unique_id) & set(held)
+    assert len(split.every) == len(plain.every) and len(split.validation) < len(plain.validation)
+    model = Forecaster.pretrain(panel, {}, task, preset="light", model=TINY_MODEL,
+                                train={**TINY_TRAIN, "val_projects": 0.25, "refit": False})
+    assert set(model.validation[0].unique_id) == set(held)
+    one = panel[panel.unique_id == ids[0]]
+    assert len(held_out_projects(one.unique_id.unique(), 0.25)) == 0 and "needs at least 2 projects" in caplog.text
+    with pytest.raises(ValueError, match="val_projects must be a share in"):
+        TrainConfig(val_projects=1.0)
+
+
 def test_refit_retrains_on_every_window_for_the_chosen_epochs(panel, task, global_model):
     training = global_model.info["training"]
     assert training["refit_epochs"] == training["best_epoch"] + 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,16 +12,18 @@ import pandas as pd
 
 from tsfuse.config import ModelConfig, TrainConfig
 from tsfuse.data.features import build_inputs
-from tsfuse.data.schema import DS
+from tsfuse.data.schema import DS, ID
 from tsfuse.data.tasks import TaskSpec
 from tsfuse.data.windows import WindowSet, make_windows
 from tsfuse.text.versions import check_text_model, is_versions, version_rows
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class TimeSplit:
-    """Training windows of a time split: ``train`` sees only months before ``validation``'s origins;
-    ``every`` is both (the refit's windows)."""
+    """Training windows of a time split: ``train`` sees only months before ``validation``'s origins
+    (and, with held-out projects, none of theirs); ``every`` is every window (the refit's)."""
 
     train: WindowSet
     validation: WindowSet
@@ -45,19 +50,32 @@ class InputBuilder:
         return make_windows(panel, self.task, origins, context_length=self.model_config.context_length,
                             covariates=covariates, validate=False, **kwargs)
 
-    def time_split(self, panel: pd.DataFrame, before, val_months: int, train: TrainConfig) -> TimeSplit:
+    def time_split(self, panel: pd.DataFrame, before, val_months: int, train: TrainConfig,
+                   val_projects: float = 0.0) -> TimeSplit:
         """Training windows before ``before`` (default: after the last month), split by time.
 
         Validation windows have their origin in the last ``val_months`` months; training windows see
         only months before those (their targets are cut there, partly observed targets count). A
         window needs ``train.min_history`` months of context and one observed target month.
+
+        Args:
+            panel: a checked panel.
+            before: the cut-off (None: after the last month).
+            val_months: the validation origins' months.
+            train: the window rules (stride, minimum history).
+            val_projects: share of the projects (:func:`held_out_projects`) whose windows validate and
+                never train; the others' windows train and never validate (0: every project does both).
         """
         end = pd.Timestamp(before) if before is not None else panel[DS].max() + pd.offsets.MonthBegin(1)
         val_start = end - pd.DateOffset(months=max(val_months, 0))
         kw = {"stride": train.stride, "min_history": train.min_history, "min_target": 1}
         every = self.windows(panel, before=end, **kw)
         fit = self.windows(panel, before=val_start, **kw)
-        return TimeSplit(fit, every.subset(every.origin >= np.datetime64(val_start, "M")), every)
+        validation = every.subset(every.origin >= np.datetime64(val_start, "M"))
+        held = held_out_projects(panel[ID].unique(), val_projects) if val_projects > 0 else []
+        if len(held):
+            fit, validation = fit.subset(~np.isin(fit.unique_id, held)), validation.subset(np.isin(validation.unique_id, held))
+        return TimeSplit(fit, validation, every)
 
     def arrays(self, windows: WindowSet, texts: dict[str, str] | pd.DataFrame) -> dict[str, np.ndarray]:
         """The named input arrays of ``windows`` (see :func:`~tsfuse.data.features.build_inputs`).
@@ -106,3 +124,20 @@ class InputBuilder:
         row = {p: i for i, p in enumerate(projects)}
         idx = np.array([row[u] for u in unique_ids])
         return emb.vectors[idx], emb.present[idx].astype(np.float32)
+
+
+def held_out_projects(unique_ids, share: float) -> np.ndarray:
+    """The projects a pretraining validates on and does not fit first: the ceil(``share`` x n) of
+    ``unique_ids`` first in sha256("val:" + id) order (fixed per id, independent of the seed and of
+    the benchmark's split order), at least 1 and at most n - 1.
+
+    Args:
+        unique_ids: the panel's projects.
+        share: the share held out, in (0, 1).
+    """
+    ids = sorted(map(str, unique_ids), key=lambda u: hashlib.sha256(f"val:{u}".encode()).hexdigest())
+    if len(ids) < 2:
+        log.warning("val_projects=%s needs at least 2 projects (%d given): no project is held out; the "
+                    "validation windows are the project's latest months", share, len(ids))
+        return np.array([], dtype=object)
+    return np.array(ids[:min(max(math.ceil(share * len(ids)), 1), len(ids) - 1)], dtype=object)

@@ -59,7 +59,7 @@ def pretrain(builder: InputBuilder, panel: pd.DataFrame, texts: dict[str, str], 
     """
     torch.manual_seed(train.seed)  # the initial weights follow the seed too
     module = TsfuseModule(model, train)
-    split = builder.time_split(panel, before, train.val_months, train)
+    split = builder.time_split(panel, before, train.val_months, train, train.val_projects)
     if len(split.train) == 0:
         raise PanelError(f"no training windows: a project needs more than {train.min_history + train.val_months} "
                          f"months of history{' before ' + str(before) if before is not None else ''} "
