@@ -14,7 +14,8 @@ from tsfuse.data.synthetic import generate_panel
 from tsfuse.data.tasks import get_task
 from tsfuse.estimator import Forecaster
 from tsfuse.data.windows import make_windows
-from tsfuse.train.calibration import ClassRule, _band_factor, _best_rule, expected_value, implied_classes, scale_band
+from tsfuse.train.calibration import (Calibration, ClassRule, _band_factor, _best_rule, expected_value,
+                                     implied_classes, scale_band)
 
 TRAIN = {"max_epochs": 2, "progress_bar": False, "logger": "none", "batch_size": 64, "patience": 10}
 
@@ -75,6 +76,16 @@ def test_the_value_implied_level_reads_the_forecast_mean_not_its_median():
     q[..., 2] = 40.0  # a wider upper tail: mean 15.2, the median still 8
     assert implied_classes(windows, expected_value(q, (0.1, 0.5, 0.9)), task)["level"][0] == 2
     assert implied_classes(windows, point, task)["level"][0] == 1
+
+
+def test_a_calibration_saved_before_implied_from_existed_keeps_reading_the_median():
+    q = np.array([[[0.0, 2.0, 10.0]]])
+    old = Calibration.from_dict({"band_scale": [1.0], "level": {"adjustment": 1.0, "value_weight": 0.4}})
+    assert old.implied_from == "median" and old.point(q, (0.1, 0.5, 0.9))[0, 0] == 2.0
+    new = Calibration.from_dict(Calibration(band_scale=(1.0,)).to_dict())
+    assert new.implied_from == "mean" and new.point(q, (0.1, 0.5, 0.9))[0, 0] == pytest.approx(3.8)
+    with pytest.raises(ValueError, match="implied_from must be 'mean' or 'median'"):
+        Calibration.from_dict({"implied_from": "mode"})
 
 
 def test_calibration_is_off_by_default_and_saved_and_applied_when_on(tmp_path):

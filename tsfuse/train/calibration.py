@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import asdict, dataclass, field
+from typing import Literal
 
 import numpy as np
 import torch
@@ -76,12 +77,16 @@ class Calibration:
         trend: the trend probabilities' :class:`ClassRule`.
         level: the level probabilities' :class:`ClassRule`.
         diagnostics: what the fit saw (validation windows, coverage and macro-F1 before/after).
+        implied_from: the point of the forecast the value-implied classes read: ``"mean"``
+            (:func:`expected_value`), or ``"median"`` (calibrations saved before this field existed, kept as
+            they were chosen).
     """
 
     band_scale: tuple[float, ...] = ()
     trend: ClassRule = field(default_factory=ClassRule)
     level: ClassRule = field(default_factory=ClassRule)
     diagnostics: dict = field(default_factory=dict)
+    implied_from: Literal["mean", "median"] = "mean"
 
     def to_dict(self) -> dict:
         """JSON-ready numbers."""
@@ -90,8 +95,15 @@ class Calibration:
     @classmethod
     def from_dict(cls, data: dict) -> "Calibration":
         """The inverse of :meth:`to_dict`."""
+        implied_from = data.get("implied_from", "median")  # saved before it was recorded: the median's rules
+        if implied_from not in ("mean", "median"):
+            raise ValueError(f"calibration implied_from must be 'mean' or 'median', got {implied_from!r}")
         return cls(tuple(float(s) for s in data.get("band_scale", ())), ClassRule(**data.get("trend", {})),
-                   ClassRule(**data.get("level", {})), dict(data.get("diagnostics", {})))
+                   ClassRule(**data.get("level", {})), dict(data.get("diagnostics", {})), implied_from)
+
+    def point(self, quantiles: np.ndarray, levels: tuple[float, ...]) -> np.ndarray:
+        """The point [N, H] of ``quantiles`` [N, H, Q] (counts, at ``levels``) the implied classes read."""
+        return expected_value(quantiles, levels) if self.implied_from == "mean" else median(quantiles)
 
     def rule(self, name: str) -> ClassRule:
         """The :class:`ClassRule` of class task ``name``."""
@@ -116,8 +128,7 @@ def forecasts(raw: dict[str, np.ndarray], log_scale: np.ndarray, windows: Window
         q = scale_band(q, np.asarray(calibration.band_scale))
     quantiles = np.clip(np.expm1(q + log_scale[:, None, None]), 0, None)
     out = {"quantiles": quantiles}
-    implied = ({} if calibration is None else
-               implied_classes(windows, expected_value(quantiles, module.net.config.quantiles), task))
+    implied = {} if calibration is None else implied_classes(windows, calibration.point(quantiles, module.net.config.quantiles), task)
     for name, k in CLASS_TASKS.items():
         rule = calibration.rule(name) if calibration is not None else ClassRule()
         out[f"{name}_proba"] = _class_probabilities(raw[name], module.net.class_weights(name), rule,
