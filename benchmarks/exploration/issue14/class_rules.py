@@ -18,18 +18,23 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import torch
-from sklearn.metrics import f1_score
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-import tsfuse.train.calibration as calibration
-from tsfuse.data.labels import labels_from_forecast
-from tsfuse.data.tasks import TASKS
-from tsfuse.data.windows import make_windows
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+from sklearn.metrics import f1_score  # noqa: E402
+
+import tsfuse.train.calibration as calibration  # noqa: E402
+from benchmarks.report import bootstrap_f1_diff  # noqa: E402
+from tsfuse.data.labels import labels_from_forecast  # noqa: E402
+from tsfuse.data.tasks import TASKS  # noqa: E402
+from tsfuse.data.windows import make_windows  # noqa: E402
 
 POINTS = {"median": lambda q: calibration.median(q),
           "mean": lambda q: calibration.expected_value(q, (0.1, 0.5, 0.9))}
@@ -103,6 +108,12 @@ def score(args) -> None:
     print("| task | rule | implied from | evaluation macro-F1 | validation macro-F1 |\n|---|---|---|---:|---:|")
     for r in frame.itertuples(index=False):
         print(f"| {r.task} | {r.rule} | {r[2]} | {r.ev:.3f} | {r.val:.3f} |")
+    print("\nEvaluation windows, mean - median, paired bootstrap 95% interval:\n")
+    for name in calibration.CLASS_TASKS:
+        for rule in ("calibrated choice", "implied class only"):
+            y, mean_pred = (np.concatenate(a) for a in rows[(name, "mean", rule, "ev")])
+            diff, lo, hi = bootstrap_f1_diff(y, mean_pred, np.concatenate(rows[(name, "median", rule, "ev")][1]))
+            print(f"- {name}, {rule}: {diff:+.3f} [{lo:+.3f}, {hi:+.3f}] over {len(y)} windows")
 
 
 def main() -> None:
