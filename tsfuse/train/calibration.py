@@ -177,25 +177,25 @@ def _class_probabilities(logits: np.ndarray, weights: torch.Tensor, rule: ClassR
     return proba
 
 
-def fit_calibration(module: TsfuseModule, arrays: dict[str, np.ndarray], windows: WindowSet, task: TaskSpec,
-                    quantiles: tuple[float, ...]) -> Calibration:
+def fit_calibration(module: TsfuseModule, raw: dict[str, np.ndarray], log_scale: np.ndarray, windows: WindowSet,
+                    task: TaskSpec, quantiles: tuple[float, ...]) -> Calibration:
     """The :class:`Calibration` that fits ``module``'s forecasts of the validation ``windows`` best.
 
     Args:
-        module: the trained module (before any refit on these windows).
-        arrays: the windows' input arrays.
+        module: the trained module (before any refit on these windows; its class weights).
+        raw: its outputs for the windows (:func:`network_outputs`).
+        log_scale: the windows' ``log_scale`` input [N].
         windows: validation windows (targets partly observed count where observed).
         task: the class rules.
         quantiles: the model's quantile levels (the outer pair's share is the band's nominal coverage).
     """
-    raw = network_outputs(module, arrays)
     nominal = quantiles[-1] - quantiles[0]
-    target = np.log1p(windows.target) - arrays["log_scale"][:, None]
+    target = np.log1p(windows.target) - log_scale[:, None]
     scale = np.array([_band_factor(raw["quantiles"][:, h], target[:, h], nominal) for h in range(target.shape[1])])
     calibrated = scale_band(raw["quantiles"], scale)
     diagnostics = {"validation_windows": len(windows), "nominal_coverage": round(nominal, 4),
                    "coverage_before": _coverage(raw["quantiles"], target), "coverage_after": _coverage(calibrated, target)}
-    counts = np.clip(np.expm1(calibrated + arrays["log_scale"][:, None, None]), 0, None)
+    counts = np.clip(np.expm1(calibrated + log_scale[:, None, None]), 0, None)
     implied = implied_classes(windows, expected_value(counts, quantiles), task)  # as forecasts() will see them
     rules = {}
     for name, k in CLASS_TASKS.items():

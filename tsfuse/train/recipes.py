@@ -71,8 +71,9 @@ def pretrain(builder: InputBuilder, panel: pd.DataFrame, texts: dict[str, str], 
         ssl_info = pretrain_temporal(module.net.temporal, panel, model, train, run, before)
         ssl_state = copy.deepcopy(module.net.temporal.state_dict())
     record = run_training(module, train_arr, val_arr, train, run, Phase("fit", callbacks=_averaging(train)))
-    calibration = _calibrate(module, builder, split.validation, val_arr, model) if train.calibrate else None
-    validation = validation_forecasts(module, builder, split.validation, val_arr, calibration)
+    raw = network_outputs(module, val_arr) if len(split.validation) else None  # one pass serves both below
+    calibration = _calibrate(module, builder, split.validation, raw, val_arr, model) if train.calibrate else None
+    validation = validation_forecasts(module, builder, split.validation, raw, val_arr["log_scale"], calibration)
     if train.refit and record["best_epoch"] is not None and len(split.validation):
         epochs = record["best_epoch"] + 1
         module = _refit(builder, split.every, texts, model, train, run, epochs, ssl_state)
@@ -84,8 +85,8 @@ def pretrain(builder: InputBuilder, panel: pd.DataFrame, texts: dict[str, str], 
     return Trained(module, train, info, validation)
 
 
-def validation_forecasts(module: TsfuseModule, builder: InputBuilder, windows: WindowSet, arrays: dict[str, np.ndarray],
-                         calibration: Calibration | None) -> tuple[WindowSet, dict[str, np.ndarray]] | None:
+def validation_forecasts(module: TsfuseModule, builder: InputBuilder, windows: WindowSet, raw: dict[str, np.ndarray] | None,
+                         log_scale: np.ndarray, calibration: Calibration | None) -> tuple[WindowSet, dict[str, np.ndarray]] | None:
     """The first fit's forecasts (calibrated like the model's) of its validation windows, taken before
     any refit trains on them: ``(windows, outputs)`` as :func:`tsfuse.inference.predict_windows` gives
     them, or None without validation windows. Early stopping chose the epoch on these windows, so
@@ -95,23 +96,23 @@ def validation_forecasts(module: TsfuseModule, builder: InputBuilder, windows: W
         module: the module after its first fit.
         builder: its input builder (the task's class rules).
         windows: the validation windows.
-        arrays: their input arrays.
+        raw: the module's outputs for them (:func:`~tsfuse.train.calibration.network_outputs`).
+        log_scale: their ``log_scale`` input [N].
         calibration: the calibration fitted on them, if any.
     """
     if len(windows) == 0:
         return None
-    return windows, forecasts(network_outputs(module, arrays), arrays["log_scale"], windows, module, builder.task,
-                              calibration)
+    return windows, forecasts(raw, log_scale, windows, module, builder.task, calibration)
 
 
-def _calibrate(module: TsfuseModule, builder: InputBuilder, windows, arrays: dict[str, np.ndarray],
-               model: ModelConfig) -> Calibration | None:
+def _calibrate(module: TsfuseModule, builder: InputBuilder, windows, raw: dict[str, np.ndarray] | None,
+               arrays: dict[str, np.ndarray], model: ModelConfig) -> Calibration | None:
     """The calibration of the first fit's forecasts on its validation windows (none without any)."""
     if len(windows) == 0:
         log.warning("calibrate=True but there are no validation windows (val_months=0?): the forecasts are "
                     "not calibrated")
         return None
-    return fit_calibration(module, arrays, windows, builder.task, model.quantiles)
+    return fit_calibration(module, raw, arrays["log_scale"], windows, builder.task, model.quantiles)
 
 
 def _averaging(train: TrainConfig) -> tuple:
