@@ -97,7 +97,10 @@ def run_transfer(ctx: Context, windows_by_origin: dict[pd.Timestamp, WindowSet])
 def score_backtest(name: str, model, given: pd.DataFrame, origin: pd.Timestamp, window: WindowSet,
                    texts: dict[str, str], eval_panel: pd.DataFrame, task, *, min_history: int | None = None
                    ) -> pd.DataFrame:
-    """``model``'s forecast at ``origin`` from the rows ``given``, scored on the benchmark ``window``."""
+    """``model``'s forecast at ``origin`` from the rows ``given`` of the projects of the benchmark ``window``,
+    scored on it (a project without a benchmark window, e.g. too young for it, is not forecast even when a
+    smaller ``min_history`` would give it one)."""
+    given = given[given[ID].isin(set(map(str, window.unique_id)))]
     got, out = model.backtest(given, [origin], texts, min_history=min_history)
     o = _tsfuse_output(model, window, got, out, 0, 0)
     return score_windows(name, eval_panel, window, o.forecast, task, o.trend_pred, o.level_pred, o.quantiles)

@@ -339,6 +339,29 @@ def test_history_slices_score_the_same_windows_and_full_equals_the_main_table(tm
     assert "## Text ablation by history slice" in (tmp_path / "out" / "oss-activity-cross-project-repos.md").read_text()
 
 
+def test_a_history_slice_forecasts_only_the_projects_with_a_benchmark_window():
+    from benchmarks.transfer import score_backtest
+    from tests.conftest import TINY_MODEL
+    from tsfuse.data.synthetic import generate_panel
+    from tsfuse.data.tasks import get_task
+    from tsfuse.data.windows import make_windows
+    from tsfuse.estimator import Forecaster
+
+    task = get_task("oss-activity")
+    panel = generate_panel(4, 40, covariates=("authors",), seed=3)
+    origin = panel.ds.max() - pd.DateOffset(months=6)
+    young = panel.unique_id.iloc[0]  # 6 months before the origin: no benchmark window, but one for a 3-month slice
+    panel = panel[(panel.unique_id != young) | (panel.ds >= origin - pd.DateOffset(months=6))]
+    windows = make_windows(panel, task, [origin])
+    assert young not in set(windows.unique_id) and len(windows) == 3
+    model = Forecaster.pretrain(panel, {}, task, preset="light", model=TINY_MODEL,
+                                train={"max_epochs": 1, "progress_bar": False, "logger": "none", "refit": False})
+    given = panel[panel.ds >= origin - pd.DateOffset(months=3)]
+    assert len(model.backtest(given, [origin], min_history=3)[0]) == 4  # the young project has a window here
+    rows = score_backtest("tsfuse", model, given, origin, windows, {}, panel, task, min_history=3)
+    assert sorted(rows.unique_id) == sorted(windows.unique_id)
+
+
 # ---------------------------------------------------------------------- seed ensembles
 def test_a_seed_ensemble_is_the_mean_of_its_members_and_fine_tunes_each():
     from benchmarks.methods import Budgets, SeedEnsemble
