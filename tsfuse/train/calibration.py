@@ -126,7 +126,7 @@ def forecasts(raw: dict[str, np.ndarray], log_scale: np.ndarray, windows: Window
     q = raw["quantiles"]
     if calibration is not None and calibration.band_scale:
         q = scale_band(q, np.asarray(calibration.band_scale))
-    quantiles = np.clip(np.expm1(q + log_scale[:, None, None]), 0, None)
+    quantiles = to_counts(q, log_scale)
     out = {"quantiles": quantiles}
     implied = {} if calibration is None else implied_classes(windows, calibration.point(quantiles, module.net.config.quantiles), task)
     for name, k in CLASS_TASKS.items():
@@ -134,6 +134,12 @@ def forecasts(raw: dict[str, np.ndarray], log_scale: np.ndarray, windows: Window
         out[f"{name}_proba"] = _class_probabilities(raw[name], module.net.class_weights(name), rule,
                                                     implied.get(name), k)
     return out
+
+
+def to_counts(q: np.ndarray, log_scale: np.ndarray) -> np.ndarray:
+    """Quantiles [N, H, Q] in counts (at least 0) from the network's normalised log1p ones and the
+    windows' ``log_scale`` [N]."""
+    return np.clip(np.expm1(q + log_scale[:, None, None]), 0, None)
 
 
 def implied_classes(windows: WindowSet, point: np.ndarray, task: TaskSpec) -> dict[str, np.ndarray]:
@@ -195,8 +201,7 @@ def fit_calibration(module: TsfuseModule, raw: dict[str, np.ndarray], log_scale:
     calibrated = scale_band(raw["quantiles"], scale)
     diagnostics = {"validation_windows": len(windows), "nominal_coverage": round(nominal, 4),
                    "coverage_before": _coverage(raw["quantiles"], target), "coverage_after": _coverage(calibrated, target)}
-    counts = np.clip(np.expm1(calibrated + log_scale[:, None, None]), 0, None)
-    implied = implied_classes(windows, expected_value(counts, quantiles), task)  # as forecasts() will see them
+    implied = implied_classes(windows, expected_value(to_counts(calibrated, log_scale), quantiles), task)  # as forecasts() will see them
     rules = {}
     for name, k in CLASS_TASKS.items():
         labels = getattr(windows, name)

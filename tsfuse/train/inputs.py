@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from tsfuse.data.features import build_inputs
 from tsfuse.data.schema import DS, ID
 from tsfuse.data.tasks import TaskSpec
 from tsfuse.data.windows import WindowSet, make_windows
+from tsfuse.text.cache import text_digest
 from tsfuse.text.versions import check_text_model, is_versions, version_rows
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def held_out_projects(unique_ids, share: float) -> np.ndarray:
         unique_ids: the panel's projects.
         share: the share held out, in (0, 1).
     """
-    ids = sorted(map(str, unique_ids), key=lambda u: hashlib.sha256(f"val:{u}".encode()).hexdigest())
+    ids = sorted(map(str, unique_ids), key=lambda u: text_digest(f"val:{u}"))
     if len(ids) < 2:
         log.warning("val_projects=%s needs at least 2 projects (%d given): no project is held out; the "
                     "validation windows are the project's latest months", share, len(ids))

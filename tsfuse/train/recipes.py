@@ -72,7 +72,7 @@ def pretrain(builder: InputBuilder, panel: pd.DataFrame, texts: dict[str, str], 
         ssl_state = copy.deepcopy(module.net.temporal.state_dict())
     record = run_training(module, train_arr, val_arr, train, run, Phase("fit", callbacks=_averaging(train)))
     raw = network_outputs(module, val_arr) if len(split.validation) else None  # one pass serves both below
-    calibration = _calibrate(module, builder, split.validation, raw, val_arr, model) if train.calibrate else None
+    calibration = _calibrate(module, builder, split.validation, raw, val_arr["log_scale"], model) if train.calibrate else None
     validation = validation_forecasts(module, builder, split.validation, raw, val_arr["log_scale"], calibration)
     if train.refit and record["best_epoch"] is not None and len(split.validation):
         epochs = record["best_epoch"] + 1
@@ -106,13 +106,13 @@ def validation_forecasts(module: TsfuseModule, builder: InputBuilder, windows: W
 
 
 def _calibrate(module: TsfuseModule, builder: InputBuilder, windows, raw: dict[str, np.ndarray] | None,
-               arrays: dict[str, np.ndarray], model: ModelConfig) -> Calibration | None:
+               log_scale: np.ndarray, model: ModelConfig) -> Calibration | None:
     """The calibration of the first fit's forecasts on its validation windows (none without any)."""
     if len(windows) == 0:
         log.warning("calibrate=True but there are no validation windows (val_months=0?): the forecasts are "
                     "not calibrated")
         return None
-    return fit_calibration(module, raw, arrays["log_scale"], windows, builder.task, model.quantiles)
+    return fit_calibration(module, raw, log_scale, windows, builder.task, model.quantiles)
 
 
 def _averaging(train: TrainConfig) -> tuple:
