@@ -15,6 +15,18 @@ The sweep ran on the code before the short-history rule (fine-tuning then also r
 histories; today those are skipped, so re-running gives the global model there). Its projects are
 the transfer table's evaluation projects, so choosing defaults from it is optimistic for (b): the
 note in benchmarks/results/finetune-sweep.md says what was chosen and why.
+
+To choose fine-tuning settings without looking at evaluation projects, ``--projects validation``
+sweeps the split's *training* projects instead: the 20% of them first in
+:func:`tsfuse.train.inputs.held_out_projects` order are fine-tuned and scored, the model is pretrained
+on the other 80% (evaluation projects are never read). ``--tsfuse-model`` / ``--tsfuse-train`` give
+the pretraining recipe, ``--variants`` the fine-tuning settings (JSON: name -> ``lr``, ``max_epochs``,
+``freeze_epochs``), ``--name`` the CSV's name (``finetune-sweep-<name>.csv``, in ``--out``):
+
+    python benchmarks/finetune_sweep.py run --corpus oss-activity --origin 2024-04 --projects validation \
+      --tsfuse-model '{"class_loss_shapes_values": false, "text_gate": true}' \
+      --tsfuse-train '{"value_loss_mase_weight": 0.5, "text_dropout": 0.5, "ema_epochs": 1.0, "calibrate": true}' \
+      --variants '{"lr1e4": {}, "lr1e3": {"lr": 1e-3}}' --name oss-validation --out /tmp/sweep
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -39,22 +52,46 @@ from tsfuse.eval.baselines import before  # noqa: E402
 from tsfuse.data.schema import DS, ID  # noqa: E402
 from tsfuse.text.versions import texts_for  # noqa: E402
 from tsfuse.data.windows import make_windows  # noqa: E402
+from tsfuse.train.inputs import held_out_projects  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
-RATES = {"ft": None, "lr1e4": 1e-4, "lr3e5": 3e-5}  # None: TrainConfig.finetune_lr at the time (5e-4)
+# The published sweep's settings; "ft" ran at TrainConfig.finetune_lr of the time (5e-4).
+RATES = {"ft": {"lr": 5e-4}, "lr1e4": {"lr": 1e-4}, "lr3e5": {"lr": 3e-5}}
+VALIDATION_SHARE = 0.2
+FINETUNE_SETTINGS = {"lr", "max_epochs", "freeze_epochs"}  # Forecaster.finetune's keyword arguments
 
 
-def run(corpus_name: str, origin: pd.Timestamp) -> pd.DataFrame:
+def sweep_projects(split: dict, projects: str) -> tuple[list[str], list[str]]:
+    """(pretraining projects, swept projects): the split's training / evaluation projects, or with
+    ``projects="validation"`` the training projects alone, the held-out 20% swept."""
+    if projects == "eval":
+        return list(split["train"]), list(split["eval"])
+    swept = set(held_out_projects(split["train"], VALIDATION_SHARE))
+    return [u for u in split["train"] if u not in swept], sorted(swept)
+
+
+def run(corpus_name: str, origin: pd.Timestamp, *, projects: str = "eval", model: dict | None = None,
+        train_overrides: dict | None = None, variants: dict[str, dict] | None = None,
+        out: Path = RESULTS, name: str | None = None) -> pd.DataFrame:
+    """Pretrain once, then fine-tune every swept project with a scored window at ``origin`` with each
+    variant (guard off; the guarded result is derived from the recorded validation losses)."""
     from tsfuse.estimator import Forecaster
     from tsfuse.text import TextEncoder
 
     quiet_logs()
+    variants = RATES if variants is None else variants
+    for variant, settings in variants.items():
+        unknown = set(settings) - FINETUNE_SETTINGS
+        if unknown:
+            raise SystemExit(f"--variants {variant!r}: unknown setting(s) {sorted(unknown)}; "
+                             f"allowed: {sorted(FINETUNE_SETTINGS)}")
     corpus = load_named_corpus(corpus_name)
     split, _ = load_split(corpus)
-    train, test = corpus.restrict(split["train"]), corpus.restrict(split["eval"])
-    train_cfg = {"seed": 0, "progress_bar": False, "logger": "none"}
-    glob = Forecaster.pretrain(before(train.panel, origin), train.texts, corpus.task, before=origin, train=train_cfg,
-                               text_encoder=TextEncoder("all-MiniLM-L6-v2"))
+    fit_ids, swept_ids = sweep_projects(split, projects)
+    train, test = corpus.restrict(fit_ids), corpus.restrict(swept_ids)
+    train_cfg = {"seed": 0, "progress_bar": False, "logger": "none", **(train_overrides or {})}
+    glob = Forecaster.pretrain(before(train.panel, origin), train.texts, corpus.task, before=origin, model=model,
+                               train=train_cfg, text_encoder=TextEncoder("all-MiniLM-L6-v2"))
     windows = make_windows(test.panel, corpus.task, [origin])
 
     def mase(model, given, window, uid) -> float:
@@ -71,26 +108,32 @@ def run(corpus_name: str, origin: pd.Timestamp) -> pd.DataFrame:
             given = project if months is None else project[project[DS] >= origin - pd.DateOffset(months=months)]
             history = before(given, origin)
             row = {"uid": uid, "slice": slice_name, "global": mase(glob, given, window, uid)}
-            for name, lr in RATES.items():
-                tuned = glob.finetune(history, texts, guard=False, lr=lr)
+            for variant, settings in variants.items():
+                tuned = glob.finetune(history, texts, guard=False, **settings)
                 info = tuned.info["finetune"]
                 if info.get("skipped"):
                     break
-                row[name] = mase(tuned, given, window, uid)
-                row[f"{name}_pre"], row[f"{name}_best"] = info["pretrained_val_loss"], info["best_val_loss"]
+                row[variant] = mase(tuned, given, window, uid)
+                row[f"{variant}_pre"], row[f"{variant}_best"] = info["pretrained_val_loss"], info["best_val_loss"]
             rows.append(row)
             print(row, flush=True)
     table = pd.DataFrame(rows)
-    table.to_csv(RESULTS / f"finetune-sweep-{corpus_name}.csv", index=False, float_format="%.6g")
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / f"finetune-sweep-{name or corpus_name}.csv", index=False, float_format="%.6g")
     return table
 
 
+def variant_names(table: pd.DataFrame) -> list[str]:
+    """The fine-tuning variants of a sweep table (the columns with a recorded pretrained validation loss)."""
+    return [c[:-len("_pre")] for c in table.columns if c.endswith("_pre")]
+
+
 def summary_rows(table: pd.DataFrame) -> list[dict]:
-    """Mean MASE per slice: global, each rate unguarded and guarded (global kept unless validation improves)."""
+    """Mean MASE per slice: global, each variant unguarded and guarded (global kept unless validation improves)."""
     out = []
     for slice_name, d in table.groupby("slice", sort=False):
         row = {"slice": slice_name, "projects": len(d), "global": d["global"].mean()}
-        for name in RATES:
+        for name in variant_names(table):
             row[name] = d[name].fillna(d["global"]).mean()
             improved = d[f"{name}_best"] < d[f"{name}_pre"]
             row[f"{name} guarded"] = np.where(improved, d[name], d["global"]).mean()
@@ -136,10 +179,23 @@ def main(argv=None) -> None:
     r = sub.add_parser("run")
     r.add_argument("--corpus", required=True)
     r.add_argument("--origin", required=True)
+    r.add_argument("--projects", choices=("eval", "validation"), default="eval",
+                   help="sweep the split's evaluation projects (the published sweep) or 20%% of its training "
+                        "projects, pretraining on the rest (default: eval)")
+    r.add_argument("--tsfuse-model", type=json.loads, default=None, metavar="JSON", help="ModelConfig overrides")
+    r.add_argument("--tsfuse-train", type=json.loads, default=None, metavar="JSON", help="training overrides")
+    r.add_argument("--variants", type=json.loads, default=None, metavar="JSON",
+                   help="fine-tuning variants: name -> {lr, max_epochs, freeze_epochs} (default: the published "
+                        "sweep's three learning rates)")
+    r.add_argument("--out", type=Path, default=RESULTS, help="folder of the CSV (default benchmarks/results)")
+    r.add_argument("--name", default=None, help="CSV name finetune-sweep-<name>.csv (default: the corpus)")
     sub.add_parser("summarize")
     args = p.parse_args(argv)
     if args.cmd == "run":
-        run(args.corpus, pd.Timestamp(args.origin))
+        table = run(args.corpus, pd.Timestamp(args.origin), projects=args.projects, model=args.tsfuse_model,
+                    train_overrides=args.tsfuse_train, variants=args.variants, out=args.out, name=args.name)
+        for row in summary_rows(table):
+            print({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})
     else:
         print(f"wrote {summarize()}")
 
