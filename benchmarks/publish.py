@@ -1,0 +1,150 @@
+"""Re-run every published benchmark table from one commit (the README's tables must share one).
+
+    python benchmarks/publish.py list                       # the steps and their exact commands
+    python benchmarks/publish.py run --out DIR [STEP ...]   # all steps (default) or the named ones
+
+Each step is one ``benchmarks/run.py`` (or ``learning_curve.py``) command with the corpus recipe the
+shipped models are trained with (:func:`tsfuse.config.corpus_recipe`, so the pages and the models
+cannot drift apart). ``run`` refuses a checkout with uncommitted changes (every page names the
+commit it ran at) and an ``--out`` inside the checkout (the first page written there would make the
+next step's checkout dirty); a step whose JSON in ``--out`` already names this commit, clean, is
+skipped, so a stopped publication continues; an ``--out`` holding pages of another commit is refused
+(one folder per commit). Copy the pages into ``benchmarks/results/`` afterwards:
+
+    git worktree add /tmp/pub HEAD && cd /tmp/pub && python benchmarks/publish.py run --out /tmp/pub-out
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # `python benchmarks/publish.py`: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import REPO, git_state  # noqa: E402
+from tsfuse.config import corpus_recipe  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Step:
+    """One published page: ``name`` (its file stem), the script and its arguments."""
+
+    name: str
+    script: str
+    args: tuple[str, ...]
+
+    def argv(self, out: Path) -> list[str]:
+        """The command, writing under ``out`` (learning_curve.py: its runs in ``out/learning-curve``)."""
+        head = [sys.executable, str(REPO / "benchmarks" / self.script)]
+        if self.script == "run.py":
+            return [*head, *self.args, "--out", str(out), "--name", self.name]
+        cut = self.args.index("--") if "--" in self.args else len(self.args)
+        return [*head, *self.args[:cut], "--out", str(out / "learning-curve"), *self.args[cut:]]
+
+
+def recipe_args(task: str) -> tuple[str, ...]:
+    """``--tsfuse-model`` / ``--tsfuse-train`` of the task's corpus recipe."""
+    recipe = corpus_recipe(task)
+    return ("--tsfuse-model", json.dumps(recipe["model"]), "--tsfuse-train", json.dumps(recipe["train"]))
+
+
+def steps() -> list[Step]:
+    """The published pages, headline tables first (oss-activity-v2 uses the oss-activity task's recipe)."""
+    oss, od = recipe_args("oss-activity"), recipe_args("opendigger")
+    cross = ("--mode", "cross-project")
+    return [
+        Step("oss-activity-cross-project", "run.py", ("--corpus", "oss-activity", *cross, "--finetune", "--slices", *oss)),
+        Step("opendigger-cross-project", "run.py", ("--corpus", "opendigger", *cross, "--finetune", *od)),
+        Step("oss-activity-v2-cross-project", "run.py",
+             ("--corpus", "oss-activity-v2", *cross, "--finetune", "--slices", *oss)),
+        Step("oss-activity-in-corpus", "run.py", ("--corpus", "oss-activity", "--mode", "in-corpus", *oss)),
+        Step("opendigger-in-corpus", "run.py", ("--corpus", "opendigger", "--mode", "in-corpus", *od)),
+        Step("oss-activity-v2-in-corpus", "run.py", ("--corpus", "oss-activity-v2", "--mode", "in-corpus", *oss)),
+        Step("learning-curve-oss-activity-v2", "learning_curve.py", ("run", "--corpus", "oss-activity-v2", "--", *oss)),
+        Step("oss-activity-transfer", "run.py", ("--corpus", "oss-activity", *cross, "--transfer", "--no-ablation",
+                                                 "--methods", "naive,seasonal_naive,mean3,lightgbm,ridge,tsfuse", *oss)),
+        Step("opendigger-transfer", "run.py", ("--corpus", "opendigger", *cross, "--transfer", "--no-ablation",
+                                               "--methods", "naive,seasonal_naive,mean3,lightgbm,ridge,tsfuse", *od)),
+    ]
+
+
+def done(step: Step, out: Path, commit: str) -> bool:
+    """Whether ``out`` holds the step's JSON, written at ``commit`` from a clean checkout."""
+    path = out / f"{step.name}.json"
+    if step.script != "run.py" or not path.is_file():
+        return False
+    git = json.loads(path.read_text(encoding="utf-8")).get("git") or {}
+    return git.get("commit") == commit and git.get("dirty") is False
+
+
+def foreign_pages(out: Path, commit: str) -> list[Path]:
+    """The JSON pages under ``out`` (and its learning-curve runs) written at another commit or dirty."""
+    found = []
+    for path in [*out.glob("*.json"), *out.glob("learning-curve/*.json")]:
+        git = json.loads(path.read_text(encoding="utf-8")).get("git")  # summaries without one: not a run
+        if isinstance(git, dict) and (git.get("commit") != commit or git.get("dirty") is not False):
+            found.append(path)
+    return found
+
+
+def run(names: list[str], out: Path) -> int:
+    """Run the named steps (all when empty) in order; returns the first failing step's exit code."""
+    chosen = steps() if not names else [s for s in steps() if s.name in names]
+    unknown = set(names) - {s.name for s in steps()}
+    if unknown:
+        raise SystemExit(f"unknown step(s) {sorted(unknown)}; `python benchmarks/publish.py list` shows them")
+    state = git_state()
+    if state["dirty"] is not False or not state["commit"]:
+        raise SystemExit(f"{REPO} has uncommitted changes (or is not a git checkout): publish from a clean "
+                         "checkout of one commit, e.g. `git worktree add /tmp/pub HEAD`")
+    out = out.resolve()
+    if out == REPO or REPO in out.parents:
+        raise SystemExit(f"--out {out} is inside the checkout {REPO}: the first page would make the checkout "
+                         "dirty for the next step; write outside it and copy the pages afterwards")
+    out.mkdir(parents=True, exist_ok=True)
+    foreign = foreign_pages(out, state["commit"])
+    if foreign:
+        raise SystemExit(f"{out} holds {len(foreign)} page(s) of another commit or a dirty checkout (e.g. "
+                         f"{foreign[0].name}): use a fresh folder for commit {state['commit'][:12]}")
+    for step in chosen:
+        if done(step, out, state["commit"]):
+            print(f"[publish] {step.name}: done at {state['commit'][:12]} ({out / step.name}.json)", flush=True)
+            continue
+        argv = step.argv(out)
+        print(f"[publish] {step.name}: {shlex.join(argv)}", flush=True)
+        code = subprocess.call(argv, cwd=REPO)
+        if code:
+            print(f"[publish] {step.name} failed (exit {code}); rerun `publish.py run` to continue", flush=True)
+            return code
+        if step.script == "learning_curve.py":
+            code = subprocess.call([sys.executable, str(REPO / "benchmarks" / step.script), "summarize",
+                                    "--corpus", "oss-activity-v2", "--out", str(out / "learning-curve"),
+                                    "--pages", str(out)], cwd=REPO)
+            if code:
+                return code
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list", help="print the steps and their commands")
+    r = sub.add_parser("run", help="run the steps")
+    r.add_argument("steps", nargs="*", help="step names (default: all, in order)")
+    r.add_argument("--out", type=Path, required=True, help="folder for the pages, outside the checkout")
+    args = p.parse_args(argv)
+    if args.cmd == "list":
+        for step in steps():
+            print(f"{step.name}:\n  python {shlex.join(step.argv(Path('OUT'))[1:])}")
+        return 0
+    return run(args.steps, args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
