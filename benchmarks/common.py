@@ -137,6 +137,24 @@ def nested_sample(ids, fraction: float) -> list[str]:
     return ordered[:max(1, math.ceil(fraction * len(ordered)))]
 
 
+def listed_projects(ids, path: str | Path) -> tuple[list[str], str]:
+    """The projects of ``ids`` listed in ``path`` (one unique_id a line, ``#`` comments), with a sentence
+    saying how many listed ones were left out (not among ``ids``: evaluation projects or not in the
+    corpus). Raises when none is kept."""
+    path = Path(path)
+    if not path.is_file():
+        raise BenchmarkError(f"--train-projects {path}: no such file (one unique_id per line)")
+    listed = [line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    listed = list(dict.fromkeys(u for u in listed if u))
+    have = {str(u) for u in ids}
+    kept = sorted(u for u in listed if u in have)
+    if not kept:
+        raise BenchmarkError(f"--train-projects {path}: none of its {len(listed)} projects is a training project "
+                             f"of this run (e.g. {listed[:3]}); list unique_ids as owner/name")
+    return kept, (f"the {len(kept)} training projects listed in {path.name} ({len(listed) - len(kept)} listed ones "
+                  "are not training projects of this split: evaluation projects or not in the corpus)")
+
+
 def make_split(ids, every: int = SPLIT_EVERY) -> dict:
     """The fixed cross-project split: projects in sha256 order, positions every-1, 2*every-1, ... go to eval."""
     order = sha_order(ids)

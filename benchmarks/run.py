@@ -41,7 +41,7 @@ from benchmarks import report  # noqa: E402
 from benchmarks.protocol import protocol_check  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     RAW_DATA_DIR, REPO, BenchmarkError, check_disjoint, command_line, corpus_from_build, corpus_from_repos, eligible_projects,
-    git_state, is_bulk_build, load_named_corpus, nested_sample,
+    git_state, is_bulk_build, listed_projects, load_named_corpus, nested_sample,
     load_split, machine, month, quiet_logs, seed_everything, task_origins, versions,
 )
 from benchmarks.methods import (  # noqa: E402
@@ -83,6 +83,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="cross-project: train every global method on the first ceil(F x n) training projects in "
                         "sha256 order (nested samples: a smaller F keeps a subset of a larger F's projects; the "
                         "learning curve, benchmarks/learning_curve.py); the evaluation projects stay all")
+    p.add_argument("--train-projects", metavar="FILE",
+                   help="cross-project: train the global methods on the training projects listed in FILE only "
+                        "(one unique_id a line; e.g. datasets/corpus_v2/v1-projects.txt: v2 scored by v1-trained "
+                        "models); the scored projects are unchanged")
     p.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_PROJECTS} projects, the first origin, "
                                                         "tiny budgets for every learned method")
     p.add_argument("--seed", type=int, default=0)
@@ -192,6 +196,14 @@ def run(args, argv: list[str]) -> dict:
         split_desc = {**split_desc, "train_fraction": args.train_fraction,
                       "train_fraction_rule": f"the first ceil({args.train_fraction} x {train.panel[ID].nunique()}) "
                                              f"= {len(kept)} training projects in sha256 order"}
+        train = train.restrict(kept)
+    if args.train_projects:
+        if mode != "cross-project":
+            raise BenchmarkError("--train-projects needs cross-project mode: in-corpus, training and scored "
+                                 "projects are the same")
+        kept, rule = listed_projects(train.panel[ID].unique(), args.train_projects)
+        log.warning("--train-projects: %s", rule)
+        split_desc = {**split_desc, "train_projects_rule": rule}
         train = train.restrict(kept)
     n_max = args.max_projects or (QUICK_PROJECTS if args.quick else None)
     if n_max:
@@ -364,7 +376,8 @@ def markdown(p: dict, table: pd.DataFrame, full: pd.DataFrame, paths: dict[str, 
               f"level 0..4: {'/'.join(str(v) for v in p['classes']['level'].values())}",
               f"- split: {p['split'].get('rule', '')}" + (f" (`{p['split']['file']}`)" if "file" in p["split"] else "")
               + (f" train `{p['split']['train_dir']}`, eval `{p['split']['eval_dir']}`" if "train_dir" in p["split"] else "")
-              + (f"; trained on {p['split']['train_fraction_rule']}" if "train_fraction_rule" in p["split"] else ""),
+              + (f"; trained on {p['split']['train_fraction_rule']}" if "train_fraction_rule" in p["split"] else "")
+              + (f"; trained on {p['split']['train_projects_rule']}" if "train_projects_rule" in p["split"] else ""),
               *([f"- leak check: {p['leak_check']['global_fits']} global fits, none saw an evaluation project "
                  f"(from the rows each fit was given)"] if p.get("leak_check") else []),
               f"- data: {p['data_source']['train']}" + (f" / {p['data_source']['eval']}"

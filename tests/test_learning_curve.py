@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 
+import pandas as pd
 import pytest
 
 from benchmarks import learning_curve as lc
@@ -46,3 +47,25 @@ def test_a_curve_trains_on_nested_shares_and_scores_the_same_windows(tmp_path, c
     assert result["gains"]["gain"]["ridge"]["windows"] == split["results"]["ridge"]["windows"]
     page = (out / "learning-curve-oss-activity.md").read_text()
     assert "| ridge | 0.1 |" in page and (out / "learning-curve-oss-activity.png").stat().st_size > 0
+
+
+def test_train_projects_restricts_the_training_side_only(tmp_path):
+    from benchmarks.common import load_named_corpus, load_split
+
+    split, _ = load_split(load_named_corpus("oss-activity"))
+    listed = tmp_path / "listed.txt"
+    listed.write_text("# a comment\n" + "\n".join([*split["train"][:5], split["eval"][0], "nobody/nothing"]) + "\n")
+    out = tmp_path / "run"
+    bench.main(["--corpus", "oss-activity", "--mode", "cross-project", "--methods", "naive,ridge", "--origins",
+                "2024-04", "--train-projects", str(listed), "--out", str(out), "--name", "listed"])
+    page = json.loads((out / "listed.json").read_text())
+    assert {a["projects"] for a in page["training_audit"]} == {5}
+    scored = set(pd.read_csv(out / "listed-windows.csv.gz")["unique_id"])
+    assert scored and scored <= set(split["eval"])  # the scored side is the split's, untouched
+    assert "2 listed ones are not training projects" in page["split"]["train_projects_rule"]
+    (tmp_path / "none.txt").write_text(split["eval"][0] + "\n")
+    with pytest.raises(BenchmarkError, match="none of its 1 projects"):
+        bench.main(["--corpus", "oss-activity", "--mode", "cross-project", "--methods", "naive", "--train-projects",
+                    str(tmp_path / "none.txt"), "--out", str(out)])
+    with pytest.raises(BenchmarkError, match="cross-project"):
+        bench.main(["--quick", "--methods", "naive", "--train-projects", str(listed), "--out", str(out)])
