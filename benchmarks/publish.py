@@ -63,6 +63,11 @@ def steps() -> list[Step]:
         Step("opendigger-cross-project", "run.py", ("--corpus", "opendigger", *cross, "--finetune", *od)),
         Step("oss-activity-v2-cross-project", "run.py",
              ("--corpus", "oss-activity-v2", *cross, "--finetune", "--slices", *oss)),
+        # decides whether the shipped oss-activity model is retrained on v2: the same v2 windows, global
+        # methods trained on the v1 projects among v2's training projects only
+        Step("oss-activity-v2-cross-project-v1-trained", "run.py",
+             ("--corpus", "oss-activity-v2", *cross, "--methods", "naive,lightgbm,ridge,tsfuse", "--no-ablation",
+              "--train-projects", "datasets/corpus_v2/v1-projects.txt", *oss)),
         Step("oss-activity-in-corpus", "run.py", ("--corpus", "oss-activity", "--mode", "in-corpus", *oss)),
         Step("opendigger-in-corpus", "run.py", ("--corpus", "opendigger", "--mode", "in-corpus", *od)),
         Step("oss-activity-v2-in-corpus", "run.py", ("--corpus", "oss-activity-v2", "--mode", "in-corpus", *oss)),
