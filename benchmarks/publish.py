@@ -79,29 +79,34 @@ def steps() -> list[Step]:
     ]
 
 
+def page_git(path: Path) -> dict | None:
+    """The ``git`` record (commit, dirty) of a run's JSON page; None for a summary without one."""
+    git = json.loads(path.read_text(encoding="utf-8")).get("git")
+    return git if isinstance(git, dict) else None
+
+
+def written_at(git: dict | None, commit: str) -> bool:
+    """Whether a page's ``git`` record names ``commit`` and a clean checkout."""
+    return git is not None and git.get("commit") == commit and git.get("dirty") is False
+
+
 def done(step: Step, out: Path, commit: str) -> bool:
     """Whether ``out`` holds the step's JSON, written at ``commit`` from a clean checkout."""
     path = out / f"{step.name}.json"
-    if step.script != "run.py" or not path.is_file():
-        return False
-    git = json.loads(path.read_text(encoding="utf-8")).get("git") or {}
-    return git.get("commit") == commit and git.get("dirty") is False
+    return step.script == "run.py" and path.is_file() and written_at(page_git(path), commit)
 
 
 def foreign_pages(out: Path, commit: str) -> list[Path]:
     """The JSON pages under ``out`` (and its learning-curve runs) written at another commit or dirty."""
-    found = []
-    for path in [*out.glob("*.json"), *out.glob("learning-curve/*.json")]:
-        git = json.loads(path.read_text(encoding="utf-8")).get("git")  # summaries without one: not a run
-        if isinstance(git, dict) and (git.get("commit") != commit or git.get("dirty") is not False):
-            found.append(path)
-    return found
+    return [path for path in [*out.glob("*.json"), *out.glob("learning-curve/*.json")]
+            if page_git(path) is not None and not written_at(page_git(path), commit)]
 
 
 def run(names: list[str], out: Path) -> int:
     """Run the named steps (all when empty) in order; returns the first failing step's exit code."""
-    chosen = steps() if not names else [s for s in steps() if s.name in names]
-    unknown = set(names) - {s.name for s in steps()}
+    every = steps()
+    chosen = [s for s in every if not names or s.name in names]
+    unknown = set(names) - {s.name for s in every}
     if unknown:
         raise SystemExit(f"unknown step(s) {sorted(unknown)}; `python benchmarks/publish.py list` shows them")
     state = git_state()
@@ -128,8 +133,9 @@ def run(names: list[str], out: Path) -> int:
             print(f"[publish] {step.name} failed (exit {code}); rerun `publish.py run` to continue", flush=True)
             return code
         if step.script == "learning_curve.py":
+            corpus = step.args[step.args.index("--corpus") + 1]
             code = subprocess.call([sys.executable, str(REPO / "benchmarks" / step.script), "summarize",
-                                    "--corpus", "oss-activity-v2", "--out", str(out / "learning-curve"),
+                                    "--corpus", corpus, "--out", str(out / "learning-curve"),
                                     "--pages", str(out)], cwd=REPO)
             if code:
                 return code
