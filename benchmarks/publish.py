@@ -8,7 +8,8 @@ shipped models are trained with (:func:`tsfuse.config.corpus_recipe`, so the pag
 cannot drift apart). ``run`` refuses a checkout with uncommitted changes (every page names the
 commit it ran at) and an ``--out`` inside the checkout (the first page written there would make the
 next step's checkout dirty); a step whose JSON in ``--out`` already names this commit, clean, is
-skipped, so a stopped publication continues; an ``--out`` holding pages of another commit is refused
+skipped and a stopped step continues from its finished units (:mod:`benchmarks.resume`), so a
+stopped publication continues; an ``--out`` holding pages of another commit is refused
 (one folder per commit). Copy the pages into ``benchmarks/results/`` afterwards:
 
     git worktree add /tmp/pub HEAD && cd /tmp/pub && python benchmarks/publish.py run --out /tmp/pub-out

@@ -39,6 +39,7 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from benchmarks import report  # noqa: E402
 from benchmarks.protocol import protocol_check  # noqa: E402
+from benchmarks.resume import RunStore  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     RAW_DATA_DIR, REPO, BenchmarkError, check_disjoint, command_line, corpus_from_build, corpus_from_repos, eligible_projects,
     git_state, is_bulk_build, listed_projects, load_named_corpus, nested_sample,
@@ -224,6 +225,9 @@ def run(args, argv: list[str]) -> dict:
     ctx = Context(task=task, train_panel=train.panel, eval_panel=test.panel, train_texts=train.texts,
                   eval_texts=test.texts, budgets=budgets, text_encoder=encoder)
     derive_ens = "ens" in methods and all(m in methods for m in ENS_MEMBERS)
+    store = RunStore(Path(args.out) / f".{page_stem(args, task, mode)}.partial", argv,
+                     why_not=f"--blend ({BLEND} reads the tsfuse model's validation forecasts, which a model "
+                             "file does not keep)" if BLEND in jobs else None)
 
     per_window, timings, errors, infos, window_counts, windows_by_origin = [], {}, {}, {}, {}, {}
     bar = tqdm(total=len(origins) * len(jobs), desc="benchmark", unit="run", file=sys.stderr)
@@ -250,8 +254,7 @@ def run(args, argv: list[str]) -> dict:
                         raise RuntimeError(f"{BLEND} needs {missing} at {month(origin)}, which failed")
                     out = blend_of(ctx, origin, *(outputs[m] for m in BLEND_MEMBERS))
                 else:
-                    seed_everything(args.seed)
-                    out = runner(name)(name, ctx, origin, windows)
+                    out = run_unit(store, ctx, name, origin, windows, args.seed)
                 rows = report.score_windows(name, test.panel, windows, out.forecast, task, out.trend_pred,
                                             out.level_pred, out.quantiles)
             except BenchmarkError:
@@ -292,7 +295,26 @@ def run(args, argv: list[str]) -> dict:
             "ablation_methods": list(ABLATION_METHODS) if ablate else [], "windows": windows_df,
             "timings": timings, "errors": errors, "infos": infos, "window_counts": window_counts,
             "train": train, "eval": test, "split": split_desc, "budgets": budgets, "audit": ctx.audit,
-            "load_s": load_s, "encoder": None if encoder is None else encoder.name, "has_text": has_text}
+            "load_s": load_s, "encoder": None if encoder is None else encoder.name, "has_text": has_text,
+            "store": store}
+
+
+def run_unit(store: RunStore, ctx: Context, name: str, origin: pd.Timestamp, windows, seed: int) -> Output:
+    """One method at one origin: restored from ``store`` when a stopped run finished it, else run (seeded
+    the same either way) and kept; the tsfuse models later units need travel with their units."""
+    kept = store.load(origin, name)
+    if kept is not None:
+        out, audit, model = kept
+        ctx.audit.extend(audit)
+        if model is not None:
+            ctx.models[(name, month(origin))] = (model, out.fit_s)
+        return out
+    seed_everything(seed)
+    first = len(ctx.audit)
+    out = runner(name)(name, ctx, origin, windows)
+    model = ctx.models.get((name, month(origin)), (None,))[0]
+    store.save(origin, name, out, ctx.audit[first:], model)
+    return out
 
 
 def leak_check(audit: list[dict], eval_ids) -> dict:
@@ -310,7 +332,7 @@ def write_outputs(res: dict) -> dict[str, Path]:
     args, task, w = res["args"], res["task"], res["windows"]
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = args.name or f"{task.name}-{res['mode']}" + ("-repos" if args.eval_repos else "-dirs" if args.train_dir else "")
+    stem = page_stem(args, task, res["mode"])
     main_rows = [m for m in res["methods"] if m not in res["errors"]]
     table = report.summary_table(w, res["timings"], main_rows)
     full = report.summary_table(w, res["timings"], main_rows + res["ablation_methods"])
@@ -356,6 +378,11 @@ def write_outputs(res: dict) -> dict[str, Path]:
     report.write_json(paths["json"], payload)
     paths["md"].write_text(markdown(payload, table, full, paths), encoding="utf-8")
     return paths
+
+
+def page_stem(args, task, mode: str) -> str:
+    """The file stem of the run's pages: ``--name``, else ``<corpus>-<mode>`` (+ ``-repos`` / ``-dirs``)."""
+    return args.name or f"{task.name}-{mode}" + ("-repos" if args.eval_repos else "-dirs" if args.train_dir else "")
 
 
 def n_limited(args) -> bool:
@@ -475,6 +502,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             tempfile.tempdir = previous
     paths = write_outputs(res)
+    res["store"].remove()
     for kind, path in paths.items():
         print(f"wrote {path}")
     table = report.summary_table(res["windows"], res["timings"], [m for m in res["methods"] if m not in res["errors"]])

@@ -436,3 +436,41 @@ def test_the_blend_weight_is_chosen_on_the_training_projects_validation_windows_
     assert fit["method"] == f"{BLEND}-validation" and fit["last_month"] < min(info["validation_origins"])
     with pytest.raises(BenchmarkError, match="no validation forecasts"):
         blend_weight(ctx, origin, SimpleNamespace(validation=None))
+
+
+# ------------------------------------------------------------------------- resume
+def _windows(path) -> pd.DataFrame:
+    with gzip.open(path, "rt") as f:
+        return pd.read_csv(f)
+
+
+@pytest.mark.slow
+def test_a_stopped_run_resumes_and_writes_the_page_of_an_uninterrupted_run(raw_dirs, tmp_path, monkeypatch):
+    from tsfuse.estimator import Forecaster
+
+    root, _, _ = raw_dirs
+    args = ["--train-dir", str(root / "train"), "--eval-dir", str(root / "eval"), "--quick",
+            "--methods", "naive,ridge,tsfuse", "--finetune", "--no-ablation"]
+    page = "oss-activity-cross-project-dirs"
+    assert bench.main([*args, "--out", str(tmp_path / "straight")]) == 0
+
+    def stop(self, *a, **kw):
+        raise KeyboardInterrupt  # the run is stopped while fine-tuning, after tsfuse's global fit
+
+    with monkeypatch.context() as m:
+        m.setattr(Forecaster, "finetune", stop)
+        with pytest.raises(KeyboardInterrupt):
+            bench.main([*args, "--out", str(tmp_path / "resumed")])
+    store = tmp_path / "resumed" / f".{page}.partial"
+    assert sorted(p.name for p in store.glob("*.json")) == [
+        "2023-04-naive.json", "2023-04-ridge.json", "2023-04-tsfuse.json", "key.json"]
+
+    trained: list = []
+    original = Forecaster.pretrain.__func__
+    monkeypatch.setattr(Forecaster, "pretrain", classmethod(lambda cls, *a, **kw: trained.append(1) or
+                                                            original(cls, *a, **kw)))
+    assert bench.main([*args, "--out", str(tmp_path / "resumed")]) == 0
+    assert trained == []  # tsfuse came from its unit; fine-tuning ran on the restored model
+    assert not store.exists()
+    pd.testing.assert_frame_equal(_windows(tmp_path / "resumed" / f"{page}-windows.csv.gz"),
+                                  _windows(tmp_path / "straight" / f"{page}-windows.csv.gz"))
