@@ -1,18 +1,23 @@
 """The datasheet tables of oss-activity-v2, computed from the shipped corpus and the build records.
 
     python3 datasets/corpus_v2/describe.py > /tmp/v2-tables.md
+    python3 datasets/corpus_v2/describe.py --build-page benchmarks/results/corpus-v2-build.md
 
 Prints Markdown: the filter counts (MANIFEST.json), the mix of the new projects against v1's
 (size by non-merge commits, age = span in years, lifecycle at the snapshot, language group, snapshot
 year) and the anomalies found (bulk-dated histories, snapshots missing large blobs, bogus clocks,
 shared root commits). Languages of new projects come from ``languages.csv`` (HEAD tree file names,
-recorded from batch new1-12 on); v1's from its own metadata.
+recorded from batch new1-12 on); v1's from its own metadata. ``--build-page PATH`` writes only the
+build cost (repositories per minute, seconds and bytes per repository) as a results page naming its
+command and commit instead.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,6 +28,7 @@ REPO = fl.HERE.parents[1]
 sys.path.insert(0, str(REPO))
 from tsfuse.data.corpus import embedded_dir, load_corpus  # noqa: E402
 from tsfuse.data.parts import read_selection  # noqa: E402
+from benchmarks.common import git_state, machine  # noqa: E402
 
 SIZES = [(0, 500, "tiny(<500)"), (500, 2000, "small(500-2k)"), (2000, 10000, "medium(2k-10k)"),
          (10000, 50000, "large(10k-50k)"), (50000, np.inf, "xlarge(>=50k)")]
@@ -54,6 +60,13 @@ def describe(meta: pd.DataFrame, languages: pd.Series) -> dict[str, pd.Series]:
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build-page", type=Path, help="write the build-cost results page here instead")
+    args = ap.parse_args()
+    if args.build_page:
+        args.build_page.write_text(build_page(), encoding="utf-8")
+        print(f"wrote {args.build_page}")
+        return 0
     folder = embedded_dir("oss-activity-v2")
     manifest = json.loads((folder / "MANIFEST.json").read_text(encoding="utf-8"))
     v2 = load_corpus("oss-activity-v2")
@@ -116,7 +129,36 @@ def build_costs() -> str:
     for part, r in g.iterrows():
         rows.append(f"| {part} | {int(r.batches)} | {int(r.repos)} | {int(r.fetched)} | {int(r.built)} | {r.fetch_s / r.repos:.1f} | "
                     f"{r.build_s / max(r.built, 1):.1f} | {r.gb:.1f} | {60 * r.built / r.build_s:.2f} |")
+    a = g.sum()
+    rows.append(f"| **all** | {int(a.batches)} | {int(a.repos)} | {int(a.fetched)} | {int(a.built)} | {a.fetch_s / a.repos:.1f} | "
+                f"{a.build_s / a.built:.1f} | {a.gb:.1f} | {60 * a.built / a.build_s:.2f} |")
     return "\n".join(rows)
+
+
+def build_page() -> str:
+    """The results page of the corpus v2 build: :func:`build_costs`, the derived bytes per kept project
+    and the build commits, with the command and commit that wrote it."""
+    folder = embedded_dir("oss-activity-v2")
+    kept = json.loads((folder / "MANIFEST.json").read_text(encoding="utf-8"))["counts"]["kept"]
+    derived = sum(p.stat().st_size for p in (folder / "parts").rglob("*") if p.is_file())
+    commits = {r["tsfuse"] for r in fl.read_csv(fl.BUILD_TIMES)}
+    git, mach = git_state(), machine()
+    return "\n".join([
+        "# Corpus v2 build: repositories per minute (issue 13)", "",
+        "- command: `python3 datasets/corpus_v2/describe.py --build-page benchmarks/results/corpus-v2-build.md`",
+        f"- git: {git['commit']}{' (uncommitted changes)' if git['dirty'] else ''}; the numbers are "
+        "`datasets/corpus_v2/build-times.csv` (one row per batch of 20 candidates, written by "
+        "`build_batch.py` as each batch ended, run by `finish_batch.sh`)",
+        "- builds: `tsfuse data build --repos LIST --engine dask --workers 2 --embed` (FETCH.md), at "
+        f"{len(commits)} successive tsfuse commits (the CSV's `tsfuse` column names each batch's)",
+        f"- machine: {mach['cpu_count']} CPU cores, no GPU, shared with training runs (load 4-8); fetching overlaps building",
+        "", build_costs(), "",
+        "A build second per repository covers `git log` over the whole history, the README as of each quarter "
+        "(read with `git show`) and its embeddings with the default encoder. Fetch seconds include the waits of "
+        "the fetch tool (snapshots \"still being copied\", tool errors).",
+        "", f"Derived data per kept project: {derived / kept / 1e3:.1f} kB ({derived / 1e6:.1f} MB of Parquet and CSV "
+        f"for {kept:,} projects in `tsfuse/data/embedded/oss-activity-v2/v1/parts/`). The projection to 100,000 "
+        "repositories from these numbers is in docs/scaling.md.", ""])
 
 
 if __name__ == "__main__":
