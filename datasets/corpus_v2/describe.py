@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def main() -> int:
     ap.add_argument("--build-page", type=Path, help="write the build-cost results page here instead")
     args = ap.parse_args()
     if args.build_page:
-        args.build_page.write_text(build_page(), encoding="utf-8")
+        args.build_page.write_text(build_page(args.build_page), encoding="utf-8")
         print(f"wrote {args.build_page}")
         return 0
     folder = embedded_dir("oss-activity-v2")
@@ -135,14 +136,21 @@ def build_costs() -> str:
     return "\n".join(rows)
 
 
-def build_page() -> str:
+def build_page(page: Path) -> str:
     """The results page of the corpus v2 build: :func:`build_costs`, the derived bytes per kept project
-    and the build commits, with the command and commit that wrote it."""
+    and the build commits, with the command and commit that wrote it.
+
+    Args:
+        page: where the page goes; its own uncommitted state does not mark the checkout dirty.
+    """
     folder = embedded_dir("oss-activity-v2")
     kept = json.loads((folder / "MANIFEST.json").read_text(encoding="utf-8"))["counts"]["kept"]
     derived = sum(p.stat().st_size for p in (folder / "parts").rglob("*") if p.is_file())
     commits = {r["tsfuse"] for r in fl.read_csv(fl.BUILD_TIMES)}
     git, mach = git_state(), machine()
+    others = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", ".",
+                             f":(exclude){page.resolve().relative_to(REPO)}"], capture_output=True, text=True)
+    git["dirty"] = bool(others.stdout.strip())
     return "\n".join([
         "# Corpus v2 build: repositories per minute (issue 13)", "",
         "- command: `python3 datasets/corpus_v2/describe.py --build-page benchmarks/results/corpus-v2-build.md`",
