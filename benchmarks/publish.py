@@ -2,6 +2,7 @@
 
     python benchmarks/publish.py list                       # the steps and their exact commands
     python benchmarks/publish.py run --out DIR [STEP ...]   # all steps (default) or the named ones
+    python benchmarks/publish.py install --out DIR          # copy a finished run's pages into results/
 
 Each step is one ``benchmarks/run.py`` (or ``learning_curve.py``) command with the corpus recipe the
 shipped models are trained with (:func:`tsfuse.config.corpus_recipe`, so the pages and the models
@@ -10,9 +11,11 @@ commit it ran at) and an ``--out`` inside the checkout (the first page written t
 next step's checkout dirty); a step whose JSON in ``--out`` already names this commit, clean, is
 skipped and a stopped step continues from its finished units (:mod:`benchmarks.resume`), so a
 stopped publication continues; an ``--out`` holding pages of another commit is refused
-(one folder per commit). Copy the pages into ``benchmarks/results/`` afterwards:
+(one folder per commit). Once every step is done, ``install`` copies the pages into
+``benchmarks/results/`` (from any checkout: it only reads ``--out``):
 
     git worktree add /tmp/pub HEAD && cd /tmp/pub && python benchmarks/publish.py run --out /tmp/pub-out
+    cd - && python benchmarks/publish.py install --out /tmp/pub-out
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -29,6 +33,9 @@ if __package__ in (None, ""):  # `python benchmarks/publish.py`: make `benchmark
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import REPO, git_state  # noqa: E402
+
+RESULTS = REPO / "benchmarks" / "results"
+LEARNING_CURVE = "learning-curve"  # the learning curve's runs, beside its summary page
 from tsfuse.config import corpus_recipe  # noqa: E402
 
 
@@ -46,7 +53,7 @@ class Step:
         if self.script == "run.py":
             return [*head, *self.args, "--out", str(out), "--name", self.name]
         cut = self.args.index("--") if "--" in self.args else len(self.args)
-        return [*head, *self.args[:cut], "--out", str(out / "learning-curve"), *self.args[cut:]]
+        return [*head, *self.args[:cut], "--out", str(out / LEARNING_CURVE), *self.args[cut:]]
 
 
 def recipe_args(task: str) -> tuple[str, ...]:
@@ -99,7 +106,7 @@ def done(step: Step, out: Path, commit: str) -> bool:
 
 def foreign_pages(out: Path, commit: str) -> list[Path]:
     """The JSON pages under ``out`` (and its learning-curve runs) written at another commit or dirty."""
-    return [path for path in [*out.glob("*.json"), *out.glob("learning-curve/*.json")]
+    return [path for path in [*out.glob("*.json"), *out.glob(f"{LEARNING_CURVE}/*.json")]
             if page_git(path) is not None and not written_at(page_git(path), commit)]
 
 
@@ -136,11 +143,51 @@ def run(names: list[str], out: Path) -> int:
         if step.script == "learning_curve.py":
             corpus = step.args[step.args.index("--corpus") + 1]
             code = subprocess.call([sys.executable, str(REPO / "benchmarks" / step.script), "summarize",
-                                    "--corpus", corpus, "--out", str(out / "learning-curve"),
+                                    "--corpus", corpus, "--out", str(out / LEARNING_CURVE),
                                     "--pages", str(out)], cwd=REPO)
             if code:
                 return code
     return 0
+
+
+def install(out: Path, results: Path = RESULTS, nav: Path = REPO / "mkdocs.yml") -> list[Path]:
+    """Copy a finished publication from ``out`` into ``results`` (its learning-curve runs into
+    ``results/learning-curve/``) and return the copied files.
+
+    Refuses unless every step's page is in ``out`` and every page there names one commit and a clean
+    checkout: the README's tables come from one commit. Warns about pages ``nav`` does not list (the
+    docs build is strict).
+
+    Args:
+        out: the ``--out`` folder of a finished ``publish.py run``.
+        results: where the published pages live.
+        nav: the docs configuration whose nav must list each page.
+    """
+    out = out.resolve()
+    commits = {json.dumps(page_git(p), sort_keys=True) for p in [*out.glob("*.json"), *out.glob(f"{LEARNING_CURVE}/*.json")]
+               if page_git(p) is not None}
+    if len(commits) != 1:
+        raise SystemExit(f"{out} holds pages of {len(commits)} commits/states ({sorted(commits)}): install "
+                         "needs one publication, all written at one clean commit")
+    git = json.loads(commits.pop())
+    if not written_at(git, git.get("commit")):
+        raise SystemExit(f"{out}'s pages were written from a checkout with uncommitted changes: publish again")
+    missing = [s.name for s in steps() if not (out / f"{s.name}.json").is_file() or not (out / f"{s.name}.md").is_file()]
+    if missing:
+        raise SystemExit(f"{out} lacks the page(s) of {missing}: finish `publish.py run --out {out}` first")
+    copied = []
+    for source, target in ((out, results), (out / LEARNING_CURVE, results / LEARNING_CURVE)):
+        target.mkdir(parents=True, exist_ok=True)
+        for path in sorted(p for p in source.iterdir() if p.is_file() and not p.name.startswith(".")):
+            shutil.copy2(path, target / path.name)
+            copied.append(target / path.name)
+    listed = nav.read_text(encoding="utf-8") if nav.is_file() else ""
+    unlisted = [p for p in copied if p.suffix == ".md" and p.parent == results
+                and f"benchmarks/results/{p.name}" not in listed]
+    for path in unlisted:
+        print(f"[publish] warning: {path.name} is not in {nav.name}'s nav: add it (mkdocs build --strict refuses it)")
+    print(f"[publish] installed {len(copied)} file(s) of commit {git['commit'][:12]} into {results}")
+    return copied
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,7 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run", help="run the steps")
     r.add_argument("steps", nargs="*", help="step names (default: all, in order)")
     r.add_argument("--out", type=Path, required=True, help="folder for the pages, outside the checkout")
+    i = sub.add_parser("install", help="copy a finished publication's pages into benchmarks/results/")
+    i.add_argument("--out", type=Path, required=True, help="the --out folder of the finished run")
     args = p.parse_args(argv)
+    if args.cmd == "install":
+        install(args.out)
+        return 0
     if args.cmd == "list":
         for step in steps():
             print(f"{step.name}:\n  python {shlex.join(step.argv(Path('OUT'))[1:])}")
