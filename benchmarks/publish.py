@@ -15,7 +15,7 @@ stopped publication continues; an ``--out`` holding pages of another commit is r
 ``benchmarks/results/`` (from any checkout: it only reads ``--out``):
 
     git worktree add /tmp/pub HEAD && cd /tmp/pub && python benchmarks/publish.py run --out /tmp/pub-out
-    cd - && python benchmarks/publish.py install --out /tmp/pub-out
+    cd - && python benchmarks/publish.py install --out /tmp/pub-out && python benchmarks/readme_tables.py
 """
 
 from __future__ import annotations
@@ -186,7 +186,8 @@ def install(out: Path, results: Path = RESULTS, nav: Path = REPO / "mkdocs.yml")
                 and f"benchmarks/results/{p.name}" not in listed]
     for path in unlisted:
         print(f"[publish] warning: {path.name} is not in {nav.name}'s nav: add it (mkdocs build --strict refuses it)")
-    print(f"[publish] installed {len(copied)} file(s) of commit {git['commit'][:12]} into {results}")
+    print(f"[publish] installed {len(copied)} file(s) of commit {git['commit'][:12]} into {results}; now "
+          "`python benchmarks/readme_tables.py` renders the README's tables from them")
     return copied
 
 
