@@ -85,3 +85,36 @@ def test_class_losses_reach_the_value_head_only_when_configured(shapes):
     net.heads["trend"].loss(out["trend"], batch).backward()
     grad = net.heads["value"].linear.weight.grad
     assert (grad is not None and grad.abs().sum() > 0) == shapes
+
+
+def test_a_class_trunk_keeps_the_value_and_class_losses_apart():
+    from tsfuse.nn.net import TwoTowerNet
+
+    torch.manual_seed(0)
+    config = ModelConfig(hidden_size=8, fusion_size=8, text_model=None, class_loss_shapes_values=False,
+                         class_trunk=True)
+    net = TwoTowerNet(config)
+    with torch.no_grad():  # class heads start at zero (the implied classes): no gradient would reach their input
+        net.heads["trend"].weight.normal_()
+    n, length = 4, 24
+    batch = {"values": torch.randn(n, length), "covariates": torch.zeros(n, length, 0), "mask": torch.ones(n, length),
+             "calendar": torch.zeros(n, length, 2), "log_scale": torch.ones(n), "age": torch.ones(n),
+             "cov_scale": torch.zeros(n, 0), "cov_present": torch.zeros(n, 0), "trend": torch.tensor([0, 1, 2, 0]),
+             "target": torch.randn(n, 6), "target_mask": torch.ones(n, 6)}
+
+    def reached(loss) -> dict[str, bool]:
+        net.zero_grad(set_to_none=True)
+        loss.backward()
+        return {name: any(p.grad is not None and p.grad.abs().sum() > 0 for p in getattr(net, name).parameters())
+                for name in ("temporal", "fusion", "class_temporal", "class_fusion")}
+
+    out = net(batch)
+    assert reached(net.heads["value"].loss(out["quantiles"], batch)) == {
+        "temporal": True, "fusion": True, "class_temporal": False, "class_fusion": False}
+    out = net(batch)
+    assert reached(net.heads["trend"].loss(out["trend"], batch)) == {
+        "temporal": False, "fusion": False, "class_temporal": True, "class_fusion": True}
+    trained = {id(p) for p in net.part("temporal").parameters()}  # freezing and the optimiser see both towers
+    assert {id(p) for p in net.class_temporal.parameters()} <= trained
+    net.freeze("temporal")
+    assert not any(p.requires_grad for p in net.class_temporal.parameters())

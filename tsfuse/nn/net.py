@@ -38,8 +38,11 @@ class TwoTowerNet(nn.Module):
         self.temporal = build_tower(config, self.spec.series_channels)
         self.text = TextProjection(config.text_dim, config.text_proj_size, config.text_gate) if config.text_model else None
         text_size = config.text_proj_size if config.text_model else 0
-        self.fusion = FusionMLP(self.temporal.out_size + text_size + self.spec.static_size,
-                                config.fusion_size, config.dropout)
+        fused_in = self.temporal.out_size + text_size + self.spec.static_size
+        self.fusion = FusionMLP(fused_in, config.fusion_size, config.dropout)
+        if config.class_trunk:  # the class heads' own trunk (ModelConfig.class_trunk)
+            self.class_temporal = build_tower(config, self.spec.series_channels)
+            self.class_fusion = FusionMLP(fused_in, config.fusion_size, config.dropout)
         class_in = config.fusion_size + N_VALUE_SUMMARY
         self.heads = nn.ModuleDict({
             "value": QuantileHead(config.fusion_size, config.horizon, config.quantiles),
@@ -53,12 +56,15 @@ class TwoTowerNet(nn.Module):
         return self.spec.series(batch)
 
     def forward_features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The fused project embedding [B, fusion_size]."""
-        parts = [self.temporal(self.series_input(batch), batch["mask"])]  # [B, hidden]
+        """The fused project embedding [B, fusion_size] (of the value trunk)."""
+        return self._fused(batch, self.temporal, self.fusion)
+
+    def _fused(self, batch: dict[str, torch.Tensor], temporal: nn.Module, fusion: nn.Module) -> torch.Tensor:
+        parts = [temporal(self.series_input(batch), batch["mask"])]  # [B, hidden]
         if self.text is not None:
             parts.append(self.text(batch["text"], batch["text_present"], batch["age"]))  # [B, text_proj]
         parts.append(self.spec.static(batch))  # [B, 2 + 2C]
-        return self.fusion(torch.cat(parts, dim=-1))
+        return fusion(torch.cat(parts, dim=-1))
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``quantiles`` [B, H, Q], ``trend`` [B, 3] and ``level`` [B, 5] logits."""
@@ -66,7 +72,8 @@ class TwoTowerNet(nn.Module):
         quantiles = self.heads["value"](z)  # [B, H, Q], normalised log space
         # what the class heads read of the value forecast; detached, the class losses cannot reshape the band
         seen = quantiles if self.config.class_loss_shapes_values else quantiles.detach()
-        zv = torch.cat([z, value_summary(seen, batch)], dim=-1)
+        zc = self._fused(batch, self.class_temporal, self.class_fusion) if self.config.class_trunk else z
+        zv = torch.cat([zc, value_summary(seen, batch)], dim=-1)
         trend_prior, level_prior = self.heads["implied"](seen, batch)
         return {"quantiles": quantiles,
                 "trend": trend_prior + self.heads["trend"](zv),
@@ -117,9 +124,12 @@ class TwoTowerNet(nn.Module):
             head.reset_parameters()
 
     def part(self, name: str) -> nn.Module | None:
-        """One of the named parts (:data:`PARTS`); None for the text part of a model without text."""
+        """One of the named parts (:data:`PARTS`); None for the text part of a model without text.
+        With a class trunk, ``temporal`` and ``fusion`` hold both trunks' towers and MLPs."""
         if name not in PARTS:
             raise ValueError(f"unknown part {name!r}; parts are {PARTS}")
+        if self.config.class_trunk and name in ("temporal", "fusion"):
+            return nn.ModuleList([getattr(self, name), getattr(self, f"class_{name}")])
         return getattr(self, name)
 
     def freeze(self, *parts: str) -> None:
