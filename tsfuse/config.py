@@ -142,8 +142,9 @@ class ModelConfig(DictConfig):
     # True: a learned gate set by the history length scales what the README adds (tsfuse.nn.heads.TextProjection)
     text_gate: bool = False
     # True: the trend / level heads sit on a temporal tower and fusion MLP of their own, trained by the
-    # class losses only, so that weighing the class losses more cannot cost the value forecast (the value
-    # trunk then learns from the value loss alone); the frozen text encoder and its projection are shared
+    # class losses only, so that weighing the class losses more cannot cost the value forecast (with
+    # class_loss_shapes_values False the value trunk learns from the value loss alone); the frozen text
+    # encoder and its projection are shared
     class_trunk: bool = False
 
     def __post_init__(self) -> None:

@@ -277,3 +277,18 @@ def test_horizon_and_quantile_levels_are_chosen_at_pretraining(panel, task):
     assert (table["p5"] <= table["p95"]).all()
     with pytest.raises(ValueError, match="horizon must be an integer from 3 to 12"):
         Forecaster.pretrain(panel, {}, task, preset="light", train=TINY_TRAIN, model={**TINY_MODEL, "horizon": 24})
+
+
+def test_a_class_trunk_model_pretrains_finetunes_saves_and_loads(panel, task, tmp_path):
+    model = Forecaster.pretrain(panel, {}, task, preset="light", model={**TINY_MODEL, "class_trunk": True},
+                                train={**TINY_TRAIN, "max_epochs": 1})
+    one = panel[panel.unique_id == "org/project-2"]
+    before = {k: v.clone() for k, v in model.module.net.state_dict().items()}
+    frozen = model.finetune(one, freeze_epochs=2, max_epochs=2, guard=False)
+    after = frozen.module.net.state_dict()
+    assert any(k.startswith("class_temporal.") for k in before)
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith(("temporal.", "class_temporal.")))
+    path = frozen.save(tmp_path / "model")
+    loaded = tsfuse.load(path)
+    assert loaded.module.net.config.class_trunk
+    pd.testing.assert_frame_equal(loaded.predict(), frozen.predict())
