@@ -32,6 +32,7 @@ from tsfuse.data.windows import make_windows  # noqa: E402
 
 log = logging.getLogger("benchmarks")
 SPLITS_DIR = REPO / "benchmarks" / "splits"
+RESULTS_DIR = REPO / "benchmarks" / "results"  # the published pages
 RAW_DATA_DIR = REPO.parent / "shared" / "data"  # the raw corpora beside the checkout (read-only)
 SPLIT_EVERY = 5  # cross-project: every 5th project (sha256 order) is an evaluation project
 PACKAGES = ("tsfuse", "torch", "lightning", "pandas", "numpy", "scikit-learn", "statsforecast", "lightgbm",
@@ -257,13 +258,18 @@ def machine() -> dict:
             "cuda": bool(torch.cuda.is_available())}
 
 
-def git_state() -> dict:
-    """Commit of the checkout and whether it had uncommitted changes (best effort)."""
+def git_state(exclude: Path | None = None) -> dict:
+    """Commit of the checkout and whether it had uncommitted changes (best effort).
+
+    Args:
+        exclude: a path inside the checkout whose own changes do not count (a page being rewritten).
+    """
     try:
         commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
                                 timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True, text=True,
-                               timeout=10).stdout.strip()
+        paths = ["--", ".", f":(exclude){exclude.resolve().relative_to(REPO)}"] if exclude is not None else []
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", *paths], capture_output=True,
+                               text=True, timeout=10).stdout.strip()
         return {"commit": commit or None, "dirty": bool(dirty)}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}

@@ -47,7 +47,7 @@ if __package__ in (None, ""):
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from benchmarks.common import REPO, load_named_corpus, load_split, quiet_logs  # noqa: E402
+from benchmarks.common import RESULTS_DIR, load_named_corpus, load_split, quiet_logs  # noqa: E402
 from benchmarks.transfer import score_backtest  # noqa: E402
 from tsfuse.eval.baselines import before  # noqa: E402
 from tsfuse.data.schema import DS, ID  # noqa: E402
@@ -55,7 +55,6 @@ from tsfuse.text.versions import texts_for  # noqa: E402
 from tsfuse.data.windows import make_windows  # noqa: E402
 from tsfuse.train.inputs import held_out_projects  # noqa: E402
 
-RESULTS = REPO / "benchmarks" / "results"
 # The published sweep's settings; "ft" ran at TrainConfig.finetune_lr of the time (5e-4).
 RATES = {"ft": {"lr": 5e-4}, "lr1e4": {"lr": 1e-4}, "lr3e5": {"lr": 3e-5}}
 VALIDATION_SHARE = 0.2
@@ -72,7 +71,7 @@ def sweep_projects(split: dict, projects: str) -> tuple[list[str], list[str]]:
 
 def run(corpus_name: str, origin: pd.Timestamp, *, projects: str = "eval", model: dict | None = None,
         train_overrides: dict | None = None, variants: dict[str, dict] | None = None,
-        out: Path = RESULTS, name: str | None = None) -> pd.DataFrame:
+        out: Path = RESULTS_DIR, name: str | None = None) -> pd.DataFrame:
     """Pretrain once, then fine-tune every swept project with a scored window at ``origin`` with each
     variant (guard off; the guarded result is derived from the recorded validation losses)."""
     from tsfuse.estimator import Forecaster
@@ -152,7 +151,7 @@ def summarize() -> Path:
              "default learning rate 5e-4; `guarded` = keep the global model unless the fine-tune's best "
              "validation loss beats the global model's on the project's held-out last months.", ""]
     for corpus in ("oss-activity", "opendigger"):
-        path = RESULTS / f"finetune-sweep-{corpus}.csv"
+        path = RESULTS_DIR / f"finetune-sweep-{corpus}.csv"
         if not path.is_file():
             continue
         rows = summary_rows(pd.read_csv(path))
@@ -171,7 +170,7 @@ def summarize() -> Path:
               "and hurt opendigger; with three partial validation windows the guard cannot tell.",
               "- Caveat: these are the transfer table's evaluation projects, at one origin, so the choice is "
               "optimistic for (b) in that table.", ""]
-    out = RESULTS / "finetune-sweep.md"
+    out = RESULTS_DIR / "finetune-sweep.md"
     out.write_text("\n".join(lines))
     return out
 
@@ -190,7 +189,7 @@ def main(argv=None) -> None:
     r.add_argument("--variants", type=json.loads, default=None, metavar="JSON",
                    help="fine-tuning variants: name -> {lr, max_epochs, freeze_epochs} (default: the published "
                         "sweep's three learning rates)")
-    r.add_argument("--out", type=Path, default=RESULTS, help="folder of the CSV (default benchmarks/results)")
+    r.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder of the CSV (default benchmarks/results)")
     r.add_argument("--name", default=None, help="CSV name finetune-sweep-<name>.csv (default: the corpus)")
     sub.add_parser("summarize")
     args = p.parse_args(argv)

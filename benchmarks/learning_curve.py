@@ -26,13 +26,13 @@ if __package__ in (None, ""):  # `python benchmarks/learning_curve.py`: make `be
 import pandas as pd  # noqa: E402
 
 from benchmarks import run as bench  # noqa: E402
-from benchmarks.common import REPO, command_line, git_state  # noqa: E402
+from benchmarks.common import RESULTS_DIR, command_line, git_state  # noqa: E402
 from benchmarks.report import N_BOOT  # noqa: E402
 from tsfuse.eval.metrics import paired_bootstrap_ci  # noqa: E402
 
 FRACTIONS = (0.03, 0.1, 0.3, 1.0)
 METHODS = "ridge,lightgbm,tsfuse"
-PAGES = REPO / "benchmarks" / "results"  # the summary page is published with the other results pages
+PAGES = RESULTS_DIR  # the summary page is published with the other results pages
 OUT = PAGES / "learning-curve"  # the runs' own pages and windows files
 KEYS = ["unique_id", "origin"]
 

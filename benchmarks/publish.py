@@ -32,9 +32,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # `python benchmarks/publish.py`: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import REPO, git_state  # noqa: E402
+from benchmarks.common import REPO, RESULTS_DIR, git_state  # noqa: E402
 
-RESULTS = REPO / "benchmarks" / "results"
 LEARNING_CURVE = "learning-curve"  # the learning curve's runs, beside its summary page
 from tsfuse.config import corpus_recipe  # noqa: E402
 
@@ -104,10 +103,15 @@ def done(step: Step, out: Path, commit: str) -> bool:
     return step.script == "run.py" and path.is_file() and written_at(page_git(path), commit)
 
 
+def page_records(out: Path) -> dict[Path, dict]:
+    """The ``git`` record of each JSON page under ``out`` and its learning-curve runs (pages without one left out)."""
+    records = {path: page_git(path) for path in [*out.glob("*.json"), *out.glob(f"{LEARNING_CURVE}/*.json")]}
+    return {path: git for path, git in records.items() if git is not None}
+
+
 def foreign_pages(out: Path, commit: str) -> list[Path]:
     """The JSON pages under ``out`` (and its learning-curve runs) written at another commit or dirty."""
-    return [path for path in [*out.glob("*.json"), *out.glob(f"{LEARNING_CURVE}/*.json")]
-            if page_git(path) is not None and not written_at(page_git(path), commit)]
+    return [path for path, git in page_records(out).items() if not written_at(git, commit)]
 
 
 def run(names: list[str], out: Path) -> int:
@@ -150,7 +154,7 @@ def run(names: list[str], out: Path) -> int:
     return 0
 
 
-def install(out: Path, results: Path = RESULTS, nav: Path = REPO / "mkdocs.yml") -> list[Path]:
+def install(out: Path, results: Path = RESULTS_DIR, nav: Path = REPO / "mkdocs.yml") -> list[Path]:
     """Copy a finished publication from ``out`` into ``results`` (its learning-curve runs into
     ``results/learning-curve/``) and return the copied files.
 
@@ -164,8 +168,9 @@ def install(out: Path, results: Path = RESULTS, nav: Path = REPO / "mkdocs.yml")
         nav: the docs configuration whose nav must list each page.
     """
     out = out.resolve()
-    commits = {json.dumps(page_git(p), sort_keys=True) for p in [*out.glob("*.json"), *out.glob(f"{LEARNING_CURVE}/*.json")]
-               if page_git(p) is not None}
+    if not out.is_dir():
+        raise SystemExit(f"--out {out} is not a folder: give the --out folder of a finished `publish.py run`")
+    commits = {json.dumps(git, sort_keys=True) for git in page_records(out).values()}
     if len(commits) != 1:
         raise SystemExit(f"{out} holds pages of {len(commits)} commits/states ({sorted(commits)}): install "
                          "needs one publication, all written at one clean commit")

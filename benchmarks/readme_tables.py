@@ -20,9 +20,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # `python benchmarks/readme_tables.py`: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import REPO  # noqa: E402
+from benchmarks.common import REPO, RESULTS_DIR  # noqa: E402
 
-RESULTS = REPO / "benchmarks" / "results"
 README = REPO / "README.md"
 
 # method key on the page -> the row's name in the README (the rows a headline table shows, in order)
@@ -77,7 +76,7 @@ def render(page: dict, stem: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def refreshed(readme: str, results: Path = RESULTS) -> tuple[str, list[str]]:
+def refreshed(readme: str, results: Path = RESULTS_DIR) -> tuple[str, list[str]]:
     """``readme`` with every table block rendered from ``results``, and the pages whose block changed.
 
     Args:

@@ -41,7 +41,7 @@ from benchmarks import report  # noqa: E402
 from benchmarks.protocol import protocol_check  # noqa: E402
 from benchmarks.resume import RunStore  # noqa: E402
 from benchmarks.common import (  # noqa: E402
-    RAW_DATA_DIR, REPO, BenchmarkError, check_disjoint, command_line, corpus_from_build, corpus_from_repos, eligible_projects,
+    RAW_DATA_DIR, REPO, RESULTS_DIR, BenchmarkError, check_disjoint, command_line, corpus_from_build, corpus_from_repos, eligible_projects,
     git_state, is_bulk_build, listed_projects, load_named_corpus, nested_sample,
     load_split, machine, month, quiet_logs, seed_everything, task_origins, versions,
 )
@@ -91,7 +91,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_PROJECTS} projects, the first origin, "
                                                         "tiny budgets for every learned method")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=str(REPO / "benchmarks" / "results"), help="results folder")
+    p.add_argument("--out", default=str(RESULTS_DIR), help="results folder")
     p.add_argument("--origins", help="comma-separated YYYY-MM subset of the task's origins")
     p.add_argument("--max-projects", type=int, help=f"keep the first N eligible projects per side in sha256 order "
                                                     f"(default: all; {QUICK_PROJECTS} with --quick)")

@@ -42,7 +42,7 @@ import pandas as pd  # noqa: E402
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import RAW_DATA_DIR, REPO, command_line, git_state, machine, quiet_logs, versions  # noqa: E402
+from benchmarks.common import RAW_DATA_DIR, REPO, RESULTS_DIR, command_line, git_state, machine, quiet_logs, versions  # noqa: E402
 
 SNAPSHOT = "2024-01-01T00:00:00Z"
 FIRST_COMMIT = pd.Timestamp("2016-01-01", tz="UTC").timestamp()
@@ -60,7 +60,7 @@ def parse_args(argv):
     p.add_argument("--train-series", type=int, default=300)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="8 small repositories, 16 READMEs, 60 series")
-    p.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
+    p.add_argument("--out", default=str(RESULTS_DIR))
     p.add_argument("--train-worker", type=int, metavar="DEVICES", help=argparse.SUPPRESS)
     p.add_argument("--epochs", type=int, help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)

@@ -37,7 +37,7 @@ import pandas as pd  # noqa: E402
 
 from benchmarks import report  # noqa: E402
 from benchmarks.common import (  # noqa: E402
-    REPO, BenchmarkError, check_disjoint, command_line, git_state, load_named_corpus, load_split, make_split, month,
+    REPO, RESULTS_DIR, BenchmarkError, check_disjoint, command_line, git_state, load_named_corpus, load_split, make_split, month,
     quiet_logs, seed_everything, task_origins,
 )
 from benchmarks.methods import Budgets, Context, run_tsfuse  # noqa: E402
@@ -47,7 +47,6 @@ from tsfuse.data.windows import make_windows  # noqa: E402
 from tsfuse.eval.metrics import summarize as summarize_rows  # noqa: E402
 
 SEARCH_DIR = REPO / "benchmarks" / "search"
-RESULTS_DIR = REPO / "benchmarks" / "results"
 # fixed in every trial: the recipe the exploration kept (benchmarks/exploration/issue14/README.md)
 FIXED_MODEL = {"class_loss_shapes_values": False, "text_gate": True}
 # no refit on the validation windows after early stopping: it doubles a fit's cost and is not searched

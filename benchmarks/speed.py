@@ -36,7 +36,7 @@ if __package__ in (None, ""):
 
 from tsfuse.data.readme_store import read_versions, write_versions  # noqa: E402
 from benchmarks.common import (  # noqa: E402
-    REPO, command_line, eligible_projects, git_state, machine, quiet_logs, seed_everything, versions,
+    REPO, RESULTS_DIR, command_line, eligible_projects, git_state, machine, quiet_logs, seed_everything, versions,
 )
 
 QUICK_PROJECTS = 12
@@ -48,7 +48,7 @@ def parse_args(argv):
     p.add_argument("--origin", help="YYYY-MM, one of the task's origins (default: its last)")
     p.add_argument("--quick", action="store_true", help=f"{QUICK_PROJECTS} projects, tiny budgets")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
+    p.add_argument("--out", default=str(RESULTS_DIR))
     p.add_argument("--max-projects", type=int)
     p.add_argument("--also-nhits", action="store_true", help="measure N-HiTS too")
     p.add_argument("--worker", choices=("tsfuse", "tft", "nhits"), help=argparse.SUPPRESS)

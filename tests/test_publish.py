@@ -73,6 +73,8 @@ def test_install_copies_a_finished_publication_and_refuses_an_unfinished_or_mixe
     (out / ".oss-activity-transfer.partial").mkdir()  # a stopped step's units: never published
     (out / ".oss-activity-transfer.partial" / "2023-04-naive.json").write_text("{}")
     nav.write_text("".join(f"  - x: benchmarks/results/{n}.md\n" for n in names[1:]))
+    with pytest.raises(SystemExit, match="not a folder"):
+        publish.install(tmp_path / "no-such-folder", results, nav)
     with pytest.raises(SystemExit, match=names[-1]):
         publish.install(out, results, nav)
     assert not results.exists()

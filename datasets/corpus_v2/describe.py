@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -147,10 +146,7 @@ def build_page(page: Path) -> str:
     kept = json.loads((folder / "MANIFEST.json").read_text(encoding="utf-8"))["counts"]["kept"]
     derived = sum(p.stat().st_size for p in (folder / "parts").rglob("*") if p.is_file())
     commits = {r["tsfuse"] for r in fl.read_csv(fl.BUILD_TIMES)}
-    git, mach = git_state(), machine()
-    others = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", ".",
-                             f":(exclude){page.resolve().relative_to(REPO)}"], capture_output=True, text=True)
-    git["dirty"] = bool(others.stdout.strip())
+    git, mach = git_state(exclude=page), machine()
     return "\n".join([
         "# Corpus v2 build: repositories per minute (issue 13)", "",
         "- command: `python3 datasets/corpus_v2/describe.py --build-page benchmarks/results/corpus-v2-build.md`",
