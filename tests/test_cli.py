@@ -29,7 +29,7 @@ def test_pretrain_resume_needs_a_log_dir(capsys):
     assert "error: --resume needs --log-dir" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("corpus", ["oss-activity", "opendigger"])
+@pytest.mark.parametrize("corpus", ["oss-activity", "oss-activity-v2", "opendigger"])
 def test_pretrain_applies_the_corpus_recipe_unless_told_not_to(corpus, monkeypatch, capsys):
     from tsfuse.config import CORPUS_RECIPES
 

@@ -1,5 +1,6 @@
 import json
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -9,6 +10,7 @@ from PIL import Image
 from tests.conftest import TINY_MODEL, TINY_TRAIN
 from tsfuse.api import fit, load
 from tsfuse.app.cli import main
+from tsfuse.data.corpus import load_corpus
 from tsfuse.data.schema import DS, ID
 from tsfuse.estimator import Forecaster
 from tsfuse.app.report import holdout_check, holdout_origins, pretraining_saw_holdout, write_report
@@ -76,14 +78,26 @@ def test_confusion_counts_sum_to_the_backtest_windows(project, task, pretrained_
 
 def test_pretraining_caveat_only_when_pretraining_reached_into_the_holdout(pretrained_dir):
     model, start = load(pretrained_dir), pd.Timestamp("2023-01-01")
+    uid = "facebook/react"
     assert model.task.name == "oss-activity" and model.info["trained_on"]["before"] is None
-    assert pretraining_saw_holdout(model, start, "oss-activity")
-    assert not pretraining_saw_holdout(model, start, None)  # a project from git or CSV was never pretrained on
-    assert not pretraining_saw_holdout(model, start, "opendigger")  # nor one of another corpus
+    assert pretraining_saw_holdout(model, start, "oss-activity", uid)
+    assert not pretraining_saw_holdout(model, start, None, uid)  # a project from git or CSV was never pretrained on
+    assert not pretraining_saw_holdout(model, start, "opendigger", uid)  # nor one of another corpus
     model.info["trained_on"]["before"] = "2023-06-01"
-    assert pretraining_saw_holdout(model, start, "oss-activity")
+    assert pretraining_saw_holdout(model, start, "oss-activity", uid)
     model.info["trained_on"]["before"] = "2023-01-01"
-    assert not pretraining_saw_holdout(model, start, "oss-activity")
+    assert not pretraining_saw_holdout(model, start, "oss-activity", uid)
+
+
+def test_pretraining_caveat_for_a_v1_project_follows_membership_of_the_v2_corpus_the_model_saw(pretrained_dir):
+    """The shipped oss-activity model is pretrained on oss-activity-v2: a v1 project is seen iff v2 kept it."""
+    model, start = load(pretrained_dir), pd.Timestamp("2023-01-01")
+    model.task = replace(model.task, name="oss-activity-v2")
+    v1, v2 = set(load_corpus("oss-activity").projects), set(load_corpus("oss-activity-v2").projects)
+    kept, dropped = sorted(v1 & v2), sorted(v1 - v2)
+    assert kept and dropped
+    assert pretraining_saw_holdout(model, start, "oss-activity", kept[0])
+    assert not pretraining_saw_holdout(model, start, "oss-activity", dropped[0])
 
 
 def test_write_report_page_tables_and_images(project, pretrained_dir, tmp_path):

@@ -21,6 +21,8 @@ from tsfuse.text.versions import is_versions, merge_texts, project_readme
 log = logging.getLogger(__name__)
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 SHIPPED = ("oss-activity", "opendigger")
+# the embedded corpus each shipped model is pretrained on (`tsfuse pretrain --corpus NAME`)
+SHIPPED_CORPUS = {"oss-activity": "oss-activity-v2", "opendigger": "opendigger"}
 # the covariates each shipped model was trained with: they say which source a panel came from
 SOURCE_COVARIATES = {
     "oss-activity": frozenset(GIT_COVARIATES),
@@ -64,7 +66,7 @@ def pretrained_path(name: str) -> Path:
         if not (path / "config.json").is_file():
             raise FileNotFoundError(
                 f"the shipped pretrained model {name!r} is not in {path}; build it with "
-                f"`tsfuse pretrain --corpus {name} --out {path}`, or call fit(..., pretrained=None) "
+                f"`tsfuse pretrain --corpus {SHIPPED_CORPUS[name]} --out {path}`, or call fit(..., pretrained=None) "
                 "to train on the project alone")
         return path
     path = Path(name)

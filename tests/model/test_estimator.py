@@ -249,6 +249,16 @@ def test_the_shipped_model_is_chosen_by_the_panels_source_and_a_mismatch_is_refu
     assert shipped_model_for(opendigger, "my/model/folder") == "my/model/folder"  # a user's model: their call
 
 
+def test_a_missing_shipped_model_names_the_command_that_rebuilds_it_from_its_corpus(tmp_path, monkeypatch):
+    import tsfuse.api as api
+
+    monkeypatch.setattr(api, "PRETRAINED_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match="tsfuse pretrain --corpus oss-activity-v2 --out .*oss-activity`"):
+        api.pretrained_path("oss-activity")
+    with pytest.raises(FileNotFoundError, match="tsfuse pretrain --corpus opendigger --out"):
+        api.pretrained_path("opendigger")
+
+
 def test_cross_validation_is_the_backtest_as_a_long_frame(global_model, panel):
     cv = global_model.cross_validation(panel, n_windows=2, step_size=3)
     last = panel["ds"].max()

@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.metrics import confusion_matrix
 
 from tsfuse._version import __version__
+from tsfuse.data.corpus import CORPUS_NAMES, load_corpus
 from tsfuse.data.schema import DS, ID
 from tsfuse.data.tasks import N_LEVELS, TREND_CLASSES, TaskSpec
 from tsfuse.estimator import Forecaster
@@ -137,12 +138,25 @@ def _pct(part: int, whole: int) -> str:
     return f"{part}/{whole} ({part / whole:.0%})" if whole else "0/0"
 
 
-def pretraining_saw_holdout(model: Forecaster, start: pd.Timestamp, corpus: str | None) -> bool:
-    """Whether the pretrained weights may have seen the holdout months: the project comes from the embedded
-    ``corpus`` the model was pretrained on (the shipped models use every project of theirs) and the
-    pretraining did not stop before the holdout ``start``."""
+def pretraining_saw_holdout(model: Forecaster, start: pd.Timestamp, corpus: str | None, project: str) -> bool:
+    """Whether the pretrained weights may have seen the holdout months.
+
+    True when ``project`` comes from an embedded ``corpus`` and is one of the projects of the corpus the model
+    was pretrained on (the shipped models use every project of theirs; the shipped oss-activity model is
+    trained on oss-activity-v2, which holds most of oss-activity's projects), and the pretraining did not stop
+    before the holdout ``start``.
+
+    Args:
+        model: the pretrained model (its task names the corpus it was trained on).
+        start: the first holdout month.
+        corpus: the embedded corpus the project was taken from (None: from git, CSV or OpenDigger files).
+        project: the project's unique_id.
+    """
     before = model.info.get("trained_on", {}).get("before")
-    return corpus == model.task.name and (before is None or pd.Timestamp(before) > start)
+    if corpus is None or (before is not None and pd.Timestamp(before) <= start):
+        return False
+    trained_on = model.task.name
+    return corpus == trained_on or (trained_on in CORPUS_NAMES and project in load_corpus(trained_on).projects)
 
 
 def holdout_html(check: HoldoutCheck, model: Forecaster, project: str, corpus: str | None) -> str:
@@ -161,11 +175,11 @@ def holdout_html(check: HoldoutCheck, model: Forecaster, project: str, corpus: s
         f'<img src="{CONFUSION_PNG}" alt="trend and level confusion matrices over {n} holdout windows">',
         f'<p class="note">These are {n} windows of one project, not a benchmark: one misjudged quarter shows '
         "up in several neighbouring windows. Corpus-wide accuracy is in the model card.</p>"]
-    if pretraining_saw_holdout(model, check.start, corpus):
+    if pretraining_saw_holdout(model, check.start, corpus, project):
         before = model.info.get("trained_on", {}).get("before")
         seen = f"before {before}" if before else "up to the end of the corpus"
         parts.append(
-            f'<p class="warn">Caveat: the pretrained model was trained on the {html.escape(str(corpus))} corpus, '
+            f'<p class="warn">Caveat: the pretrained model was trained on the {html.escape(model.task.name)} corpus, '
             f"months {seen}, and {html.escape(project)} is in it: the pretraining saw these holdout months, so "
             "the check is optimistic. For a clean check, pass a model pretrained before the holdout: "
             f"<code>tsfuse pretrain --corpus {html.escape(str(corpus))} --before {check.start:%Y-%m} --out DIR</code>,"
@@ -282,9 +296,10 @@ def write_report(history: pd.DataFrame, readme: str, out_dir: str | Path, *,
     model = fit(base.panel, readme, pretrained=pretrained)
     check = None if holdout is None else holdout_check(model.panel, readme, pretrained,
                                                        holdout_origins(model.panel, model.task, holdout)[1])
-    if check is not None and pretraining_saw_holdout(model, check.start, corpus):
+    uid = str(model.panel[ID].iloc[0])
+    if check is not None and pretraining_saw_holdout(model, check.start, corpus, uid):
         log.warning("holdout check of %s: the pretrained model was trained on %s months from %s on, so the "
-                    "confusion matrices are optimistic (the page says so)", model.panel[ID].iloc[0], corpus,
+                    "confusion matrices are optimistic (the page says so)", uid, model.task.name,
                     f"{check.start:%Y-%m}")
     forecast = model.predict()
     out = Path(out_dir)
