@@ -258,16 +258,16 @@ def machine() -> dict:
             "cuda": bool(torch.cuda.is_available())}
 
 
-def git_state(exclude: Path | None = None) -> dict:
+def git_state(*exclude: Path) -> dict:
     """Commit of the checkout and whether it had uncommitted changes (best effort).
 
     Args:
-        exclude: a path inside the checkout whose own changes do not count (a page being rewritten).
+        exclude: paths inside the checkout whose own changes do not count (the pages being rewritten).
     """
     try:
         commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
                                 timeout=10).stdout.strip()
-        paths = ["--", ".", f":(exclude){exclude.resolve().relative_to(REPO)}"] if exclude is not None else []
+        paths = ["--", ".", *(f":(exclude){p.resolve().relative_to(REPO)}" for p in exclude)] if exclude else []
         dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", *paths], capture_output=True,
                                text=True, timeout=10).stdout.strip()
         return {"commit": commit or None, "dirty": bool(dirty)}

@@ -146,7 +146,7 @@ def build_page(page: Path) -> str:
     kept = json.loads((folder / "MANIFEST.json").read_text(encoding="utf-8"))["counts"]["kept"]
     derived = sum(p.stat().st_size for p in (folder / "parts").rglob("*") if p.is_file())
     commits = {r["tsfuse"] for r in fl.read_csv(fl.BUILD_TIMES)}
-    git, mach = git_state(exclude=page), machine()
+    git, mach = git_state(page), machine()
     return "\n".join([
         "# Corpus v2 build: repositories per minute (issue 13)", "",
         "- command: `python3 datasets/corpus_v2/describe.py --build-page benchmarks/results/corpus-v2-build.md`",
