@@ -61,13 +61,20 @@ def best_baseline(results: dict, key: str, higher: bool, need: str | None = None
 
 def value_targets(results: dict, windows: pd.DataFrame, full: bool) -> list[Target]:
     """The mean-MASE and class targets of one page (``full``: oss-activity's set; else opendigger's)."""
+    paired: dict[tuple[str, str], dict] = {}  # (a, b) -> compare(a, b): MASE and both F1 from one call
+
+    def diff(a: str, b: str, key: str) -> tuple[float, float, float]:
+        if (a, b) not in paired:
+            paired[a, b] = compare(windows, a, b)
+        return paired[a, b][key]
+
     base, theirs = best_baseline(results, "mase_mean", higher=False)
     ft = results["tsfuse-ft"]["mase_mean"]
-    ft_diff = compare(windows, "tsfuse-ft", base)["mase"]
+    ft_diff = diff("tsfuse-ft", base, "mase")
     if not full:
         return [Target(f"tsfuse-ft mean MASE below the best baseline's ({base} {theirs:.3f})",
                        f"{ft:.3f}; tsfuse-ft − {base} {_ci(ft_diff)}", ft < theirs)]
-    glob = compare(windows, "tsfuse", base)["mase"]
+    glob = diff("tsfuse", base, "mase")
     rows = [Target(f"tsfuse-ft mean MASE ≤ {MASE_FACTOR} × the best baseline's ({base} {theirs:.3f} → "
                    f"{MASE_FACTOR * theirs:.3f}), the 95% interval of the difference below 0",
                    f"{ft:.3f}; tsfuse-ft − {base} {_ci(ft_diff)}", ft <= MASE_FACTOR * theirs and ft_diff[2] < 0),
@@ -80,7 +87,7 @@ def value_targets(results: dict, windows: pd.DataFrame, full: bool) -> list[Targ
         for method in CANDIDATES:
             mine = results[method][key]
             rows.append(Target(f"{method} {label} {need} ({name} {value:.3f} → {value + margin:.3f})",
-                               f"{mine:.3f}; {method} − {name} {_ci(compare(windows, method, name)[key])}",
+                               f"{mine:.3f}; {method} − {name} {_ci(diff(method, name, key))}",
                                mine >= value + margin))
     return rows
 
@@ -138,8 +145,8 @@ def check_page(results_dir: Path, corpus: str) -> dict | None:
     if missing:
         raise SystemExit(f"{page} has no {missing} rows: the headline pages run with --finetune")
     targets = value_targets(results, windows, CORPORA[corpus]) + interval_targets(results)
-    return {"page": page.name, "commit": (payload.get("git") or {}).get("commit"), "windows": int((windows["method"] == "tsfuse-ft").sum()),
-            "targets": [asdict(t) for t in targets],
+    return {"page": page.name, "commit": (payload.get("git") or {}).get("commit"),
+            "windows": int((windows["method"] == "tsfuse-ft").sum()), "targets": [asdict(t) for t in targets],
             "slices": slice_effects(payload.get("text_ablation_by_slice") or {})}
 
 
@@ -170,7 +177,8 @@ def markdown(checks: dict[str, dict | None], command: str, git: dict) -> str:
                       "| slice | variant | windows | MASE | trend F1 | level F1 | the text helps | the text hurts |",
                       "|---|---|---:|---|---|---|---|---|"]
             lines += [f"| {s['slice']} | {s['variant']} | {s['windows']} | {_ci(s['MASE'])} | {_ci(s['trend F1'])} | "
-                      f"{_ci(s['level F1'])} | {', '.join(s['text_helps']) or '–'} | {', '.join(s['text_hurts']) or '–'} |"
+                      f"{_ci(s['level F1'])} | {', '.join(s['text_helps']) or '–'} | "
+                      f"{', '.join(s['text_hurts']) or '–'} |"
                       for s in check["slices"]]
         lines.append("")
     return "\n".join(lines)

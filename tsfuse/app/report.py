@@ -159,8 +159,10 @@ def pretraining_saw_holdout(model: Forecaster, start: pd.Timestamp, corpus: str 
     return corpus == trained_on or (trained_on in CORPUS_NAMES and project in load_corpus(trained_on).projects)
 
 
-def holdout_html(check: HoldoutCheck, model: Forecaster, project: str, corpus: str | None) -> str:
-    """The holdout section: what was done, over how many windows, the matrices, and the caveats."""
+def holdout_html(check: HoldoutCheck, model: Forecaster, project: str, corpus: str | None,
+                 optimistic: bool = False) -> str:
+    """The holdout section: what was done, over how many windows, the matrices, and the caveats
+    (``optimistic``: the pretraining saw the holdout months, see :func:`pretraining_saw_holdout`)."""
     n, last = check.windows, check.origins[-1]
     correct = int(np.trace(check.trend)), int(np.trace(check.level))
     tuned = check.finetune
@@ -175,7 +177,7 @@ def holdout_html(check: HoldoutCheck, model: Forecaster, project: str, corpus: s
         f'<img src="{CONFUSION_PNG}" alt="trend and level confusion matrices over {n} holdout windows">',
         f'<p class="note">These are {n} windows of one project, not a benchmark: one misjudged quarter shows '
         "up in several neighbouring windows. Corpus-wide accuracy is in the model card.</p>"]
-    if pretraining_saw_holdout(model, check.start, corpus, project):
+    if optimistic:
         before = model.info.get("trained_on", {}).get("before")
         seen = f"before {before}" if before else "up to the end of the corpus"
         parts.append(
@@ -224,18 +226,21 @@ def _model_origin(model: Forecaster, pretrained: str) -> str:
     return f"fine-tuned from {name}"
 
 
-def _holdout_section(check: HoldoutCheck | None, model: Forecaster, uid: str, corpus: str | None, note: str) -> str:
+def _holdout_section(check: HoldoutCheck | None, model: Forecaster, uid: str, corpus: str | None, note: str,
+                     optimistic: bool) -> str:
     if check is None:
         return f"<h2>Holdout check</h2>\n<p>{html.escape(note)}</p>"
     months = len(pd.date_range(check.start, model.panel[DS].max(), freq="MS"))
     shortened = f"<p>{html.escape(note)}</p>\n" if note else ""
-    return f"<h2>Holdout check: the last {months} months</h2>\n{shortened}{holdout_html(check, model, uid, corpus)}"
+    section = holdout_html(check, model, uid, corpus, optimistic)
+    return f"<h2>Holdout check: the last {months} months</h2>\n{shortened}{section}"
 
 
 def render_html(model: Forecaster, forecast: pd.DataFrame, check: HoldoutCheck | None, *, source: str,
-                pretrained: str, corpus: str | None = None, note: str = "") -> str:
+                pretrained: str, corpus: str | None = None, note: str = "", optimistic: bool = False) -> str:
     """The whole page (images referenced by file name: FORECAST_PNG, CONFUSION_PNG, CURVES_PNG);
-    ``check`` None: no holdout check (``note`` says why); else ``note`` says if its holdout was shortened."""
+    ``check`` None: no holdout check (``note`` says why); else ``note`` says if its holdout was shortened;
+    ``optimistic``: the pretraining saw the holdout months (the page then says the check is optimistic)."""
     history, task = model.panel, model.task
     uid = str(forecast[ID].iloc[0])
     first = forecast.iloc[0]
@@ -257,7 +262,7 @@ tsfuse {__version__}.</p>
 {forecast_table_html(forecast)}
 {class_table_html(forecast, task)}
 
-{_holdout_section(check, model, uid, corpus, note)}
+{_holdout_section(check, model, uid, corpus, note, optimistic)}
 
 <h2>Training</h2>
 <img src="{CURVES_PNG}" alt="training and validation loss per epoch">
@@ -297,7 +302,8 @@ def write_report(history: pd.DataFrame, readme: str, out_dir: str | Path, *,
     check = None if holdout is None else holdout_check(model.panel, readme, pretrained,
                                                        holdout_origins(model.panel, model.task, holdout)[1])
     uid = str(model.panel[ID].iloc[0])
-    if check is not None and pretraining_saw_holdout(model, check.start, corpus, uid):
+    optimistic = check is not None and pretraining_saw_holdout(model, check.start, corpus, uid)
+    if optimistic:
         log.warning("holdout check of %s: the pretrained model was trained on %s months from %s on, so the "
                     "confusion matrices are optimistic (the page says so)", uid, model.task.name,
                     f"{check.start:%Y-%m}")
@@ -310,5 +316,5 @@ def write_report(history: pd.DataFrame, readme: str, out_dir: str | Path, *,
     training_curves(model.info, out / CURVES_PNG)
     page = out / "index.html"
     page.write_text(render_html(model, forecast, check, source=source or "project", pretrained=str(pretrained),
-                                corpus=corpus, note=note), encoding="utf-8")
+                                corpus=corpus, note=note, optimistic=optimistic), encoding="utf-8")
     return page
