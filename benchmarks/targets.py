@@ -139,11 +139,15 @@ def check_page(results_dir: Path, corpus: str) -> dict | None:
     if not page.is_file():
         return None
     payload = json.loads(page.read_text(encoding="utf-8"))
-    windows = pd.read_csv(results_dir / f"{corpus}-cross-project-windows.csv.gz")
     results = payload["results"]
     missing = [m for m in CANDIDATES if m not in results]
     if missing:
         raise SystemExit(f"{page} has no {missing} rows: the headline pages run with --finetune")
+    windows_file = results_dir / f"{corpus}-cross-project-windows.csv.gz"
+    if not windows_file.is_file():
+        raise SystemExit(f"{page} has no scored windows beside it ({windows_file.name}): the intervals are computed "
+                         "from them; copy the page's files together (benchmarks/publish.py install does)")
+    windows = pd.read_csv(windows_file)
     targets = value_targets(results, windows, CORPORA[corpus]) + interval_targets(results)
     return {"page": page.name, "commit": (payload.get("git") or {}).get("commit"),
             "windows": int((windows["method"] == "tsfuse-ft").sum()), "targets": [asdict(t) for t in targets],

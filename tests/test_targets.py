@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from benchmarks import targets
 
@@ -90,3 +91,13 @@ def test_the_page_names_its_sources_counts_the_targets_and_lists_unpublished_pag
     assert "`opendigger-cross-project` is not published yet." in text
     saved = json.loads((tmp_path / "cross-project-targets.json").read_text())
     assert saved["corpora"]["opendigger"] is None and saved["corpora"]["oss-activity"]["windows"] == 60
+
+
+def test_a_page_without_its_rows_or_its_windows_is_refused_by_name(tmp_path):
+    page = tmp_path / "oss-activity-cross-project.json"
+    page.write_text(json.dumps({"results": {"naive": {}}}))
+    with pytest.raises(SystemExit, match=r"has no \['tsfuse-ft', 'tsfuse'\] rows"):
+        targets.check_page(tmp_path, "oss-activity")
+    page.write_text(json.dumps({"results": {m: {} for m in METHODS}}))
+    with pytest.raises(SystemExit, match="no scored windows beside it \\(oss-activity-cross-project-windows.csv.gz\\)"):
+        targets.check_page(tmp_path, "oss-activity")
