@@ -1,7 +1,7 @@
 """tsfuse vs TFT: fit (pretrain) and predict time, and peak memory, on the same data in the same run.
 
     python benchmarks/speed.py [--corpus oss-activity] [--origin 2024-04] [--quick] [--seed 0]
-        [--out benchmarks/results] [--also-nhits]
+        [--recipe corpus|none] [--out benchmarks/results] [--also-nhits]
 
 The parent loads the corpus once, keeps the projects (all; 12 with --quick), writes the panel and
 READMEs to a temporary folder and warms the README embedding cache. Then each method runs in its
@@ -13,7 +13,8 @@ child at its end (Linux: KiB; the whole process: interpreter, imports, data, mod
 its RSS peak just before fitting, so the difference is what fit + predict added. (The parent's
 ``getrusage(RUSAGE_CHILDREN)`` is a max over all finished children, so it cannot separate two
 sequential children; it is recorded only as a cross-check.) Budgets are run.py's: full, or
-``--quick``. Writes ``<out>/speed.md`` (and ``speed.json``).
+``--quick``; tsfuse trains with the corpus recipe the shipped models use
+(:func:`tsfuse.config.corpus_recipe`; ``--recipe none``: the preset alone). Writes ``<out>/speed.md`` (and ``speed.json``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def parse_args(argv):
     p.add_argument("--origin", help="YYYY-MM, one of the task's origins (default: its last)")
     p.add_argument("--quick", action="store_true", help=f"{QUICK_PROJECTS} projects, tiny budgets")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--recipe", default="corpus", choices=["corpus", "none"],
+                   help="tsfuse's training: the corpus recipe of the shipped models (default) or the preset alone")
     p.add_argument("--out", default=str(RESULTS_DIR))
     p.add_argument("--max-projects", type=int)
     p.add_argument("--also-nhits", action="store_true", help="measure N-HiTS too")
@@ -60,12 +63,20 @@ def peak_rss_kib() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
+def run_budgets(args, task_name: str):
+    """run.py's budgets, tsfuse's with the task's corpus recipe unless ``--recipe none``."""
+    from benchmarks.methods import Budgets
+    from tsfuse.config import corpus_recipe
+
+    recipe = corpus_recipe(task_name) if args.recipe == "corpus" else {"model": {}, "train": {}}
+    return Budgets.make(seed=args.seed, quick=args.quick, tsfuse_model=recipe["model"], tsfuse_train=recipe["train"])
+
+
 # ------------------------------------------------------------------------------ worker
 def worker(args) -> None:
     """One method in this fresh process: fit before the origin, predict the windows at it."""
     import pandas as pd
 
-    from benchmarks.methods import Budgets
     from tsfuse.eval.baselines import before, blind
     from tsfuse.data.tasks import get_task
     from tsfuse.data.windows import make_windows
@@ -77,7 +88,7 @@ def worker(args) -> None:
     panel = pd.read_csv(data / "panel.csv.gz", dtype={"unique_id": str}, parse_dates=["ds"])
     texts = read_versions(data)  # the corpus's stored README embeddings
     task, origin = get_task(spec["task"]), pd.Timestamp(spec["origin"])
-    budgets = Budgets.make(seed=args.seed, quick=args.quick)
+    budgets = run_budgets(args, spec["task"])
     windows = make_windows(panel, task, [origin])
     train = before(panel, origin)
     rss_ready = peak_rss_kib()
@@ -131,7 +142,7 @@ def prepare(args, folder: Path) -> dict:
 
 def run_child(args, method: str, folder: Path) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", method, "--data", str(folder),
-           "--seed", str(args.seed)] + (["--quick"] if args.quick else [])
+           "--seed", str(args.seed), "--recipe", args.recipe] + (["--quick"] if args.quick else [])
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO))
     wall = time.perf_counter() - t0
@@ -161,7 +172,6 @@ def main(argv=None) -> int:
             tempfile.tempdir = scratch
             worker(args)
         return 0
-    from benchmarks.methods import Budgets
     from benchmarks.report import write_json
 
     out_dir = Path(args.out)
@@ -184,7 +194,7 @@ def main(argv=None) -> int:
               ratio_line("RSS added by fit + predict", mib(ts["peak_rss_kib"] - ts["rss_before_fit_kib"]),
                          mib(tft["peak_rss_kib"] - tft["rss_before_fit_kib"]), "MiB", "memory")]
     payload = {"command": command_line("benchmarks/speed.py", argv), "seed": args.seed, "quick": args.quick,
-               "data": spec, "budgets": Budgets.make(seed=args.seed, quick=args.quick).to_dict(),
+               "data": spec, "budgets": run_budgets(args, spec["task"]).to_dict(),
                "memory_method": "peak RSS via resource.getrusage(RUSAGE_SELF).ru_maxrss read inside each child "
                                 "process at its end (KiB on Linux)",
                "results": results, "ratios": ratios, "versions": versions(), "machine": machine(), "git": git_state()}
